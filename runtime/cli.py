@@ -1,0 +1,350 @@
+"""The `quals` command line. Thin: parse options, call the library, map its errors to exit codes.
+
+Exit codes: 0 every record was scored (a summary without QA pairs is a result, not a failure);
+1 some records could not be scored (each still has its output record, with status "error");
+2 usage error; 3 the bundle or the execution provider cannot be used; 4 the export failed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import BundleError, InputError, OptionsError, ProviderError, QualsError
+from .io import FORMATS, BadRecord, RecordWriter, guess_format, read_records
+from .scorer import STATUS_ERROR, Scorer, error_result
+
+EXIT_RECORD_ERRORS, EXIT_BUNDLE, EXIT_EXPORT = 1, 3, 4
+RESULT_FIELDS = (
+    "quals",
+    "n_pairs",
+    "status",
+    "error",
+    "variant",
+    "n_hypotheses",
+    "n_span_valid",
+    "source_tokens",
+    "source_truncated",
+    "summary_tokens",
+    "summary_truncated",
+)
+
+
+def default_model() -> Path | None:
+    """$QUALS_MODEL, else the bundle shipped in the repository's models/default."""
+    env = os.environ.get("QUALS_MODEL")
+    if env:
+        return Path(env)
+    shipped = Path(__file__).resolve().parent.parent / "models" / "default"
+    return shipped if (shipped / "quals.json").is_file() else None
+
+
+def _model_path(model: str | None) -> Path:
+    if model:
+        return Path(model)
+    found = default_model()
+    if found is None:
+        raise click.UsageError("no --model given, $QUALS_MODEL is not set and no default bundle is installed")
+    return found
+
+
+def _fail(exc: QualsError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    code = EXIT_BUNDLE if isinstance(exc, (BundleError, ProviderError)) else 2
+    sys.exit(code)
+
+
+def search_options(f):
+    """The search flags shared by `score` and `generate` (None = the bundle's default)."""
+    opts = [
+        click.option("--search", type=click.Choice(["hf", "fairseq"]), default=None, help="Search semantics."),
+        click.option("--num-beams", type=int, default=None, help="Beams (authors: 60)."),
+        click.option("--num-groups", type=int, default=None, help="Diverse beam groups (authors: 60)."),
+        click.option("--diversity", type=float, default=None, help="Hamming diversity strength (authors: 0.5)."),
+        click.option("--min-length", type=int, default=None, help="Minimum length, in the search's own units."),
+        click.option("--max-length", type=int, default=None, help="Maximum length, in the search's own units."),
+        click.option("--length-penalty", type=float, default=None, help="Length penalty exponent."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def _search_overrides(kw: dict) -> dict:
+    names = {
+        "search": "search",
+        "num_beams": "num_beams",
+        "num_groups": "num_groups",
+        "diversity": "diversity",
+        "min_length": "min_length",
+        "max_length": "max_length",
+        "length_penalty": "length_penalty",
+    }
+    return {names[k]: kw.pop(k) for k in list(kw) if k in names}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="quals")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+def main(verbose: int) -> None:
+    """QUALS: factual consistency of summaries, scored with one QA-generation model on ONNX Runtime.
+
+    Higher is more consistent. A score near 0 means the source supports the generated QA pairs as well as
+    the summary does; very negative means they are likely given the summary but not given the source.
+    """
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+@main.command()
+@click.option("--model", "model", default=None, help="Bundle directory (default: $QUALS_MODEL or models/default).")
+@click.option("--input", "input_", default="-", show_default=True, help="Input file of records, or - for stdin.")
+@click.option("--output", default="-", show_default=True, help="Output file, or - for stdout.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="Input/output format (default: from the input's extension, else jsonl).",
+)
+@click.option("--source-text", default=None, help="Score one pair: the source text.")
+@click.option("--summary-text", default=None, help="Score one pair: the summary text.")
+@click.option("--details", is_flag=True, help="Add the QA pairs with per-token log-probs to each record.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Records per scoring call (summaries of one source share its encoding within a batch).",
+)
+@click.option("--provider", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--allow-cpu-fallback", is_flag=True, help="Run on CPU (with a warning) when CUDA cannot be used.")
+@click.option("--threads", type=int, default=None, help="ONNX Runtime intra-op threads (default: all cores).")
+@click.option(
+    "--variant",
+    type=click.Choice(["paper", "clean", "ans_lm"]),
+    default=None,
+    help="Summary-side definition (default: the bundle's, paper).",
+)
+@click.option(
+    "--max-pairs", type=int, default=None, help="Selection cap, checked between round-robin rounds (authors: 10)."
+)
+@click.option(
+    "--max-source-tokens", type=int, default=None, help="Text tokens kept from a source (default: the bundle's limit)."
+)
+@search_options
+@click.option("--progress/--no-progress", default=True, help="Progress bar on stderr (only on a terminal).")
+@click.option("--signature", "show_signature", is_flag=True, help="Print the reproducibility signature on stderr.")
+def score(
+    model,
+    input_,
+    output,
+    fmt,
+    source_text,
+    summary_text,
+    details,
+    batch_size,
+    provider,
+    allow_cpu_fallback,
+    threads,
+    variant,
+    max_pairs,
+    max_source_tokens,
+    progress,
+    show_signature,
+    **search_kw,
+):
+    """Score summaries against their sources: one output record per input record, in order.
+
+    Input records carry `source` and `summary`; other fields (ids) are passed through. Each output record
+    has `quals` (null when there is no score), `n_pairs`, `status` (ok, no_qa_pairs, error) and `error`.
+    """
+    if (source_text is None) != (summary_text is None):
+        raise click.UsageError("--source-text and --summary-text go together")
+    try:
+        scorer = Scorer.load(
+            _model_path(model),
+            provider,
+            allow_cpu_fallback=allow_cpu_fallback,
+            threads=threads,
+            variant=variant,
+            max_pairs=max_pairs,
+            max_source_tokens=max_source_tokens,
+            **_search_overrides(search_kw),
+        )
+    except QualsError as exc:
+        _fail(exc)
+    if show_signature:
+        click.echo(scorer.signature(), err=True)
+    if source_text is not None:
+        records = [{"source": source_text, "summary": summary_text}]
+        fmt = fmt or "jsonl"
+    else:
+        fmt = fmt or guess_format(input_)
+        with click.open_file(input_, "rb") as stream:
+            records = list(read_records(stream, fmt))
+    n_errors = 0
+    with click.open_file(output, "w", encoding="utf-8", lazy=False) as out:
+        writer = RecordWriter(out, fmt, fields=_output_fields(records, details, fmt))
+        show_bar = progress and sys.stderr.isatty() and len(records) > 1
+        with click.progressbar(length=len(records), label="scoring", file=sys.stderr, hidden=not show_bar) as bar:
+            for lo in range(0, len(records), batch_size):
+                batch = records[lo : lo + batch_size]
+                good = [r for r in batch if not isinstance(r, BadRecord)]
+                results = iter(
+                    scorer.score([r["source"] for r in good], [r["summary"] for r in good], progress=bar.update)
+                )
+                for rec in batch:
+                    if isinstance(rec, BadRecord):
+                        result, fields = error_result(rec.reason, scorer.options.variant), rec.fields
+                        bar.update(1)
+                    else:
+                        result, fields = next(results), rec
+                    n_errors += result.status == STATUS_ERROR
+                    writer.write(_output_record(fields, result, details))
+    if n_errors:
+        click.echo(f"quals: {n_errors} of {len(records)} record(s) could not be scored (status: error)", err=True)
+        sys.exit(EXIT_RECORD_ERRORS)
+
+
+def _output_fields(records, details: bool, fmt: str) -> list[str] | None:
+    if fmt == "jsonl":
+        return None
+    passthrough: list[str] = []
+    for r in records:
+        for k in r.fields if isinstance(r, BadRecord) else r:
+            if k not in passthrough and k not in RESULT_FIELDS:
+                passthrough.append(k)
+    return passthrough + list(RESULT_FIELDS) + (["pairs"] if details else [])
+
+
+def _output_record(fields: dict, result, details: bool) -> dict:
+    rec = {k: v for k, v in fields.items() if k not in RESULT_FIELDS and k != "pairs"}
+    rec.update(result.to_dict(details=details))
+    return rec
+
+
+@main.command()
+@click.option("--model", "model", default=None, help="Bundle directory (default: $QUALS_MODEL or models/default).")
+@click.option("--text", required=True, help="The text to generate QA pairs from (a summary).")
+@search_options
+@click.option("--num-return", type=int, default=None, help="hf: num_return_sequences (default: num_beams).")
+@click.option("--provider", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the hypotheses as JSON.")
+def generate(model, text, num_return, provider, as_json, **search_kw):
+    """Run the search on TEXT and print every returned hypothesis (ids, text, scores)."""
+    try:
+        scorer = Scorer.load(_model_path(model), provider, **_search_overrides(search_kw))
+        overrides = {"num_return": num_return} if num_return is not None else {}
+        hyps = scorer.generate(text, **overrides)
+    except QualsError as exc:
+        _fail(exc)
+    rows = [
+        {
+            "rank": i,
+            "tokens": list(h.tokens),
+            "text": scorer.codec.tokenizer.decode(list(h.tokens), skip_special_tokens=False),
+            "score": h.score,
+            "sum_score": h.sum_score,
+            "token_scores": list(h.token_scores),
+            "finished": h.finished,
+        }
+        for i, h in enumerate(hyps)
+    ]
+    if as_json:
+        click.echo(json.dumps({"signature": scorer.signature(), "hypotheses": rows}, ensure_ascii=False, indent=1))
+    else:
+        for r in rows:
+            click.echo(f"{r['rank']:3d} {r['score']:9.4f}  {r['text']}")
+
+
+@main.command()
+@click.argument("src", type=click.Path(exists=True, file_okay=False))
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option(
+    "--separator",
+    default=None,
+    help="The QA separator token (default: the first of ĠstrutConnector, <sep>, [SEP] in the vocabulary).",
+)
+@click.option(
+    "--max-source-tokens",
+    type=int,
+    default=None,
+    help="Text tokens kept from a source (default BART: positions - 2; T5: 511).",
+)
+@click.option(
+    "--decoder",
+    type=click.Choice(["merged", "split"]),
+    default="merged",
+    show_default=True,
+    help="One merged decoder file, or decoder + decoder_with_past.",
+)
+@click.option(
+    "--atol", type=float, default=1e-3, show_default=True, help="Largest allowed |log p(ORT) - log p(PyTorch)|."
+)
+@click.option("--overwrite", is_flag=True, help="Replace the files of an existing OUT.")
+def export(src, out, separator, max_source_tokens, decoder, atol, overwrite):
+    """Export the HF checkpoint SRC (BART or T5 family) to the bundle OUT, validated against PyTorch."""
+    try:
+        from quals.export import export_bundle
+    except ImportError as exc:
+        click.echo(f"error: the exporter needs the export extra (pip install 'quals[export]'): {exc}", err=True)
+        sys.exit(EXIT_EXPORT)
+    try:
+        manifest = export_bundle(
+            src,
+            out,
+            separator=separator,
+            max_source_tokens=max_source_tokens,
+            decoder=decoder,
+            atol=atol,
+            overwrite=overwrite,
+        )
+    except QualsError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_EXPORT)
+    v = manifest.validation
+    click.echo(
+        f"exported {src} -> {out} ({manifest.family}, opset {manifest.onnx.opset}); "
+        f"max |log p(ORT) - log p(PyTorch)| = {v['max_abs_logprob_diff']:.3g} (atol {v['atol']:g})"
+    )
+
+
+@main.command()
+@click.argument("bundle", required=False)
+@click.option("--no-verify", is_flag=True, help="Skip the sha256 check.")
+def info(bundle, no_verify):
+    """Print a bundle's manifest, file sizes and the execution providers available here."""
+    import onnxruntime as ort
+
+    from .bundle import load_bundle
+
+    try:
+        b = load_bundle(_model_path(bundle), verify=not no_verify)
+    except QualsError as exc:
+        _fail(exc)
+    files = {name: (b.path / name).stat().st_size for name in b.manifest.sha256}
+    click.echo(
+        json.dumps(
+            {
+                "path": str(b.path),
+                "verified": not no_verify,
+                "files": files,
+                "total_bytes": sum(files.values()),
+                "providers_available": ort.get_available_providers(),
+                "onnxruntime": ort.__version__,
+                "manifest": json.loads(b.manifest.to_json()),
+            },
+            indent=1,
+            ensure_ascii=False,
+        )
+    )
+
+
+__all__ = ["main", "InputError", "OptionsError"]

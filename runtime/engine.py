@@ -1,0 +1,215 @@
+"""ONNX Runtime sessions and the two decoder passes QUALS needs.
+
+* `DecoderState.step`: one incremental decoding step with the KV cache, for the searches. The encoder
+  output and the cross-attention KV are computed once and reused by every step and every beam; beams
+  reorder only the decoder (self-attention) KV.
+* `Engine.teacher_forced`: per-token log-probs of whole target sequences in one batched pass, for
+  rescoring QA pairs against a source.
+
+Works with Optimum's merged decoder (`decoder_model_merged.onnx`, `use_cache_branch` switch) or with the
+split pair (`decoder_model.onnx` for the first step, `decoder_with_past_model.onnx` after).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import onnxruntime as ort
+
+from .bundle import Bundle
+from .errors import ProviderError
+
+log = logging.getLogger("quals")
+
+PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+
+
+def log_softmax(x: np.ndarray) -> np.ndarray:
+    """float32 log-softmax over the last axis, in the form torch's CPU kernel uses (x - max - log Σ exp)."""
+    x = x.astype(np.float32, copy=False)
+    m = x.max(axis=-1, keepdims=True)
+    shifted = x - m
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def make_session(path, provider: str, allow_fallback: bool, threads: int | None) -> ort.InferenceSession:
+    if provider not in PROVIDERS:
+        raise ProviderError(f"unknown provider {provider!r}; choose one of {sorted(PROVIDERS)}")
+    wanted = PROVIDERS[provider]
+    available = ort.get_available_providers()
+    if wanted not in available:
+        if not allow_fallback:
+            raise ProviderError(
+                f"{wanted} is not available in this onnxruntime (available: {', '.join(available)}); "
+                "install onnxruntime-gpu with CUDA, or allow the CPU fallback"
+            )
+        log.warning("%s not available; falling back to CPU as allowed", wanted)
+        wanted = PROVIDERS["cpu"]
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    if threads:
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+    providers = [wanted] if wanted == PROVIDERS["cpu"] else [wanted, PROVIDERS["cpu"]]
+    sess = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
+    if sess.get_providers()[0] != wanted:
+        # onnxruntime-gpu without working CUDA libraries silently runs on CPU: say so, or refuse.
+        if not allow_fallback:
+            raise ProviderError(
+                f"{wanted} could not be initialised for {path.name} (got {sess.get_providers()}); "
+                "check the CUDA/cuDNN installation, or allow the CPU fallback"
+            )
+        log.warning("%s failed to initialise; running on %s as allowed", wanted, sess.get_providers()[0])
+    return sess
+
+
+@dataclass(frozen=True)
+class EncoderOutput:
+    """One encoded source: hidden (1, S, d) float32, mask (1, S) int64."""
+
+    hidden: np.ndarray
+    mask: np.ndarray
+
+    @property
+    def length(self) -> int:
+        return self.hidden.shape[1]
+
+
+class Engine:
+    def __init__(
+        self, bundle: Bundle, provider: str = "cpu", *, allow_fallback: bool = False, threads: int | None = None
+    ):
+        m = bundle.manifest
+        self.manifest = m
+        self.layers = m.onnx.num_layers
+        self.encoder = make_session(bundle.file("encoder"), provider, allow_fallback, threads)
+        if m.decoder_layout == "merged":
+            self.decoder = make_session(bundle.file("decoder_merged"), provider, allow_fallback, threads)
+            self.decoder_past = self.decoder
+        else:
+            self.decoder = make_session(bundle.file("decoder"), provider, allow_fallback, threads)
+            self.decoder_past = make_session(bundle.file("decoder_with_past"), provider, allow_fallback, threads)
+        self.provider = self.encoder.get_providers()[0]
+        self._merged = m.decoder_layout == "merged"
+        self._dec_inputs = {i.name for i in self.decoder.get_inputs()}
+        self._past_inputs = {i.name for i in self.decoder_past.get_inputs()}
+        self._dec_outputs = [o.name for o in self.decoder.get_outputs()]
+        self._past_outputs = [o.name for o in self.decoder_past.get_outputs()]
+        self.n_heads = m.onnx.num_heads
+        self.head_dim = m.onnx.head_dim
+
+    # -- names -------------------------------------------------------------------------------------
+    def _name(self, pattern: str, layer: int, side: str, kv: str) -> str:
+        return pattern.format(layer=layer, side=side, kv=kv)
+
+    def _past(self, layer, side, kv):
+        return self._name(self.manifest.onnx.past_input, layer, side, kv)
+
+    def _present(self, layer, side, kv):
+        return self._name(self.manifest.onnx.present_output, layer, side, kv)
+
+    # -- encoder -----------------------------------------------------------------------------------
+    def encode(self, ids) -> EncoderOutput:
+        input_ids = np.asarray([ids], dtype=np.int64)
+        mask = np.ones_like(input_ids)
+        (hidden,) = self.encoder.run(["last_hidden_state"], {"input_ids": input_ids, "attention_mask": mask})
+        return EncoderOutput(hidden, mask)
+
+    # -- decoder, first pass (no past) -------------------------------------------------------------
+    def _run_full(self, enc: EncoderOutput, input_ids: np.ndarray) -> dict[str, np.ndarray]:
+        """Decoder over whole prefixes (n, T) with no past: logits and every present."""
+        n = input_ids.shape[0]
+        feeds = {
+            "input_ids": input_ids.astype(np.int64, copy=False),
+            "encoder_hidden_states": np.broadcast_to(enc.hidden, (n,) + enc.hidden.shape[1:]),
+            "encoder_attention_mask": np.broadcast_to(enc.mask, (n, enc.length)),
+        }
+        if self._merged:
+            empty = np.zeros((n, self.n_heads, 0, self.head_dim), dtype=np.float32)
+            for layer in range(self.layers):
+                for side in ("decoder", "encoder"):
+                    for kv in ("key", "value"):
+                        feeds[self._past(layer, side, kv)] = empty
+            feeds[self.manifest.onnx.use_cache_branch] = np.zeros(1, dtype=bool)
+        feeds = {k: np.ascontiguousarray(v) for k, v in feeds.items() if k in self._dec_inputs}
+        return dict(zip(self._dec_outputs, self.decoder.run(self._dec_outputs, feeds)))
+
+    def teacher_forced(self, enc: EncoderOutput, targets, *, max_rows: int = 64) -> list[np.ndarray]:
+        """Per-token log p(target_t | target_<t, source) for each target, in one pass per `max_rows`.
+
+        targets: sequences of ids as the search produced them (ending in EOS when they ended); the decoder
+        input is `[decoder_start] + target[:-1]`. Returns one float32 array (len(target),) per target.
+        Right padding is safe: the decoder is causal and has no padding mask of its own.
+        """
+        out: list[np.ndarray] = []
+        start, pad = self.manifest.tokens.decoder_start, self.manifest.tokens.pad
+        for lo in range(0, len(targets), max_rows):
+            chunk = [list(t) for t in targets[lo : lo + max_rows]]
+            width = max(len(t) for t in chunk)
+            inp = np.full((len(chunk), width), pad, dtype=np.int64)
+            tgt = np.full((len(chunk), width), pad, dtype=np.int64)
+            for i, t in enumerate(chunk):
+                inp[i, : len(t)] = [start] + t[:-1]
+                tgt[i, : len(t)] = t
+            logp = log_softmax(self._run_full(enc, inp)["logits"])
+            picked = np.take_along_axis(logp, tgt[..., None], axis=-1)[..., 0]
+            out.extend(picked[i, : len(t)].copy() for i, t in enumerate(chunk))
+        return out
+
+    def start(self, enc: EncoderOutput, n_rows: int) -> DecoderState:
+        return DecoderState(self, enc, n_rows)
+
+
+class DecoderState:
+    """Incremental decoding of `n_rows` prefixes over one encoded source (a search's step function).
+
+    The first call takes the decoder start token in every row and `parents=None`; each later call takes
+    the token just appended to each row and `parents[i]`, the row of the previous call that row i extends.
+    """
+
+    def __init__(self, engine: Engine, enc: EncoderOutput, n_rows: int):
+        self.engine = engine
+        self.enc = enc
+        self.n = n_rows
+        self.self_kv: dict[str, np.ndarray] | None = None  # past input name -> (n, H, t, Dh)
+        self.cross_kv: dict[str, np.ndarray] = {}
+        self.steps = 0
+
+    def __call__(self, tokens: np.ndarray, parents: np.ndarray | None) -> np.ndarray:
+        """tokens: (n,) int; parents: (n,) int or None. Returns log-probs (n, V) float32."""
+        e = self.engine
+        tokens = np.asarray(tokens, dtype=np.int64).reshape(-1, 1)
+        n = tokens.shape[0]
+        if self.self_kv is None:
+            outs = e._run_full(self.enc, tokens)
+            self.cross_kv = {
+                e._past(layer, "encoder", kv): outs[e._present(layer, "encoder", kv)]
+                for layer in range(e.layers)
+                for kv in ("key", "value")
+            }
+        else:
+            if parents is None:
+                raise ValueError("parents are required after the first step")
+            parents = np.asarray(parents, dtype=np.int64)
+            if n != self.n:  # rows were pruned or added: the cross KV follows (all rows share one source)
+                self.cross_kv = {k: np.ascontiguousarray(v[parents]) for k, v in self.cross_kv.items()}
+            feeds = dict(self.cross_kv)
+            feeds.update({k: v[parents] for k, v in self.self_kv.items()})
+            feeds["input_ids"] = tokens
+            feeds["encoder_attention_mask"] = np.ascontiguousarray(np.broadcast_to(self.enc.mask, (n, self.enc.length)))
+            if e._merged:
+                feeds["encoder_hidden_states"] = np.zeros((n, 1, self.enc.hidden.shape[2]), dtype=np.float32)
+                feeds[e.manifest.onnx.use_cache_branch] = np.ones(1, dtype=bool)
+            feeds = {k: v for k, v in feeds.items() if k in e._past_inputs}
+            outs = dict(zip(e._past_outputs, e.decoder_past.run(e._past_outputs, feeds)))
+        self.self_kv = {
+            e._past(layer, "decoder", kv): outs[e._present(layer, "decoder", kv)]
+            for layer in range(e.layers)
+            for kv in ("key", "value")
+        }
+        self.n = n
+        self.steps += 1
+        return log_softmax(outs["logits"][:, -1, :])

@@ -1,0 +1,95 @@
+"""What every search shares: its options, its result and the step function it drives.
+
+A search knows nothing of ONNX or tokenizers. It calls a step function that returns log-probs for the
+current prefixes; the runtime's `DecoderState` is one, a lookup table is another (tests, golden vectors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from ..errors import OptionsError
+
+SEARCHES = ("hf", "fairseq")
+
+
+class StepFn(Protocol):
+    def __call__(self, tokens: np.ndarray, parents: np.ndarray | None) -> np.ndarray:
+        """Log-probs of the next token for every row.
+
+        tokens: (n,) int, the token just appended to each row (the decoder start token on the first call).
+        parents: (n,) int, the row of the previous call that each row extends; None on the first call.
+        Returns (n, V) float32 log-probs.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """Diverse (group) beam search settings.
+
+    Each field means exactly what it means in the chosen implementation (`search`):
+    under "hf", transformers 4.56 `generate` (min/max_length count the decoder start token, no forced
+    EOS at max_length, one result list per group merged at the end); under "fairseq", fairseq 0.9's
+    SequenceGenerator + DiverseBeamSearch (min/max_length count generated tokens before EOS, EOS forced at
+    max_length). See docs/search.md.
+    """
+
+    search: str = "hf"
+    num_beams: int = 4
+    num_groups: int = 1
+    diversity: float = 0.0  # Hamming diversity strength: penalty = diversity x count
+    min_length: int = 0
+    max_length: int = 20
+    length_penalty: float = 1.0
+    num_return: int | None = None  # hf: num_return_sequences (default: num_beams); fairseq returns all
+    early_stopping: bool | str = False  # hf only: True, False or "never"
+
+    def __post_init__(self):
+        if self.search not in SEARCHES:
+            raise OptionsError(f"unknown search {self.search!r}; choose one of {', '.join(SEARCHES)}")
+        if self.num_beams < 1 or self.num_groups < 1:
+            raise OptionsError("num_beams and num_groups must be >= 1")
+        if self.num_beams % self.num_groups:
+            raise OptionsError(f"num_beams ({self.num_beams}) must be divisible by num_groups ({self.num_groups})")
+        if self.diversity < 0:
+            raise OptionsError("diversity must be >= 0")
+        if self.max_length < 1 or self.min_length < 0:
+            raise OptionsError("max_length must be >= 1 and min_length >= 0")
+        if self.num_return is not None and not 1 <= self.num_return <= self.num_beams:
+            raise OptionsError(f"num_return must be between 1 and num_beams ({self.num_beams})")
+        if self.early_stopping not in (True, False, "never"):
+            raise OptionsError("early_stopping must be True, False or 'never'")
+
+    @property
+    def returned(self) -> int:
+        return self.num_beams if self.num_return is None else self.num_return
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One finished (or length-capped) sequence.
+
+    tokens: generated ids, without the decoder start token, with the final EOS when it ended on one.
+    token_scores: per-token differences of the cumulative search score, so they carry the diversity
+    penalty each token was charged; sum(token_scores) is the sequence's summed search score.
+    score: the normalised score the search ranks by (sum / length ** length_penalty).
+    """
+
+    tokens: tuple[int, ...]
+    token_scores: tuple[float, ...]
+    score: float
+    finished: bool = True
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def sum_score(self) -> float:
+        return float(sum(self.token_scores))
+
+
+def cumulative_to_deltas(cumulative) -> tuple[float, ...]:
+    c = np.asarray(cumulative, dtype=np.float32)
+    return tuple(float(x) for x in np.diff(c, prepend=np.float32(0.0)))
