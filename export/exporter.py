@@ -51,16 +51,14 @@ class ExportError(QualsError):
 
 
 def _authors_search_defaults() -> dict:
-    """The QUALS authors' decoding (beam 60, 60 groups, strength 0.5, >= 8 tokens before EOS, <= 61 tokens),
-    written in transformers' units: min/max_length count the decoder start token."""
+    """The QUALS authors' decoding (beam 60 in 60 groups, strength 0.5, >= 8 tokens before EOS, <= 60 before
+    the forced EOS), in each search's own units: transformers counts the decoder start token in
+    min/max_length and forces no EOS, so the nearest hf setting is min 9, max 62."""
+    common = {"num_beams": 60, "num_groups": 60, "diversity": 0.5, "length_penalty": 1.0}
     return {
-        "search": "hf",
-        "num_beams": 60,
-        "num_groups": 60,
-        "diversity": 0.5,
-        "min_length": 9,
-        "max_length": 62,
-        "length_penalty": 1.0,
+        "search": "fairseq",
+        "fairseq": {**common, "min_length": 8, "max_length": 60},
+        "hf": {**common, "min_length": 9, "max_length": 62},
     }
 
 

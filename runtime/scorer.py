@@ -276,18 +276,38 @@ class Scorer:
         return "|".join(parts)
 
 
+def search_defaults(manifest_defaults: dict[str, Any], search: str | None = None) -> SearchOptions:
+    """The manifest's default options for `search` (default: the manifest's default search).
+
+    The manifest keeps one block per search, `{"search": "fairseq", "fairseq": {...}, "hf": {...}}`, since
+    lengths are counted differently by each; a flat dict of SearchOptions fields is read as is.
+    """
+    name = search or manifest_defaults.get("search", "hf")
+    block = manifest_defaults.get(name)
+    if not isinstance(block, dict):
+        block = {k: v for k, v in manifest_defaults.items() if not isinstance(v, dict)}
+    fields = {k: v for k, v in block.items() if k in _SEARCH_FIELDS}
+    return SearchOptions(**{**fields, "search": name})
+
+
 def default_options(bundle: Bundle, base: QualsOptions | None = None, **overrides: Any) -> QualsOptions:
-    """The manifest's defaults, then `base`, then keyword overrides (QualsOptions or SearchOptions fields)."""
-    if base is None:
-        search_defaults = {k: v for k, v in bundle.manifest.search_defaults.items() if k in _SEARCH_FIELDS}
-        score_defaults = {k: v for k, v in bundle.manifest.score_defaults.items() if k in _OPTION_FIELDS}
-        base = QualsOptions(search=SearchOptions(**search_defaults), **score_defaults)
-    search_over = {k: v for k, v in overrides.items() if k in _SEARCH_FIELDS and v is not None}
-    option_over = {k: v for k, v in overrides.items() if k in _OPTION_FIELDS and v is not None}
+    """The manifest's defaults, then `base`, then keyword overrides (QualsOptions or SearchOptions fields).
+
+    Switching the search by override starts from the manifest's defaults for that search.
+    """
     unknown = set(overrides) - _SEARCH_FIELDS - _OPTION_FIELDS
     if unknown:
         raise OptionsError(f"unknown option(s): {', '.join(sorted(unknown))}")
-    search = dataclasses.replace(base.search, **search_over) if search_over else base.search
+    search_over = {k: v for k, v in overrides.items() if k in _SEARCH_FIELDS and v is not None}
+    option_over = {k: v for k, v in overrides.items() if k in _OPTION_FIELDS and v is not None}
+    defaults = bundle.manifest.search_defaults
+    if base is None:
+        score_defaults = {k: v for k, v in bundle.manifest.score_defaults.items() if k in _OPTION_FIELDS}
+        base = QualsOptions(search=search_defaults(defaults), **score_defaults)
+    search = base.search
+    if search_over.get("search", search.search) != search.search:
+        search = search_defaults(defaults, search_over["search"])
+    search = dataclasses.replace(search, **search_over) if search_over else search
     return dataclasses.replace(base, search=search, **option_over)
 
 

@@ -38,7 +38,7 @@ class SearchOptions:
     max_length). See docs/search.md.
     """
 
-    search: str = "hf"
+    search: str = "fairseq"
     num_beams: int = 4
     num_groups: int = 1
     diversity: float = 0.0  # Hamming diversity strength: penalty = diversity x count

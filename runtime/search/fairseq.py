@@ -1,0 +1,112 @@
+"""fairseq 0.9's SequenceGenerator + DiverseBeamSearch (Hamming diversity), the search the QUALS authors ran.
+
+Spec §3.3 and shared/data/fairseq-dbs-golden/README.md describe it; in short, per step t = 0..max_length:
+
+* pad is never chosen; at t == max_length only EOS is allowed, else EOS is forbidden while t < min_length;
+* groups are processed in order; group g's rows get `-diversity x count[v]`, count[v] being how many of the
+  top-2m candidates of earlier groups had token v (runner-ups and EOS candidates count too);
+* the candidates are interleaved (r-th candidate of every group, then the (r+1)-th...); among the first
+  `num_beams`, each EOS with a finite score finalizes its parent's tokens + EOS, until `num_beams` are
+  finalized; the next slots are the first `num_beams` other candidates in that order, so a hypothesis
+  can move to another group when an earlier candidate ended;
+* every score carries the penalties it collected; a finalized hypothesis's normalised score is
+  sum / length ** length_penalty with EOS counted in the length; per-token scores are differences of
+  the cumulative scores. The result is sorted by score, descending, stable.
+
+Units: `min_length` is the number of tokens before EOS at least, `max_length` at most (EOS forced after it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Hypothesis, SearchOptions, StepFn
+
+
+def _top_k(flat: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest values, descending; ties broken by lower index."""
+    if k < flat.size:
+        idx = np.argpartition(-flat, k - 1)[:k]
+    else:
+        idx = np.arange(flat.size)
+    return idx[np.lexsort((idx, -flat[idx]))]
+
+
+def fairseq_diverse_beam_search(
+    step: StepFn, opts: SearchOptions, *, decoder_start: int, eos: int, pad: int
+) -> list[Hypothesis]:
+    n, n_groups = opts.num_beams, opts.num_groups
+    m = n // n_groups
+    penalty = np.float32(-opts.diversity)
+    tokens = [[] for _ in range(n)]  # generated tokens per slot (the leading EOS/start excluded)
+    cumul = [np.zeros(0, dtype=np.float32) for _ in range(n)]  # cumulative score after each token
+    finalized: list[tuple[float, int, Hypothesis]] = []
+    last = np.full(n, decoder_start, dtype=np.int64)
+    parents = None
+    for t in range(opts.max_length + 1):
+        logp = np.array(step(last, parents), dtype=np.float32)
+        vocab = logp.shape[1]
+        logp[:, pad] = -np.inf
+        if t >= opts.max_length:
+            keep = logp[:, eos].copy()
+            logp[:] = -np.inf
+            logp[:, eos] = keep
+        elif t < opts.min_length:
+            logp[:, eos] = -np.inf
+        count = np.zeros(vocab, dtype=np.float32)
+        cand_score = np.empty((2 * m, n_groups), dtype=np.float32)
+        cand_token = np.empty((2 * m, n_groups), dtype=np.int64)
+        cand_parent = np.empty((2 * m, n_groups), dtype=np.int64)
+        for g in range(n_groups):
+            rows = np.arange(g, n, n_groups)
+            s = logp[rows[:1] if t == 0 else rows]
+            if g > 0:
+                s = s + penalty * count
+            if t > 0:
+                s = s + np.array([cumul[r][-1] for r in rows], dtype=np.float32)[:, None]
+            flat = s.reshape(-1)
+            k = min(2 * m, flat.size - 1)
+            top = _top_k(flat, k)
+            toks = top % vocab
+            np.add.at(count, toks, 1.0)
+            cand_score[:k, g] = flat[top]
+            cand_token[:k, g] = toks
+            cand_parent[:k, g] = (top // vocab) * n_groups + g
+        order = [(r, g) for r in range(2 * m) for g in range(n_groups)]  # the interleaved list L
+        done_now = set()
+        for j, (r, g) in enumerate(order[:n]):
+            if len(finalized) >= n:
+                break
+            score = cand_score[r, g]
+            if cand_token[r, g] == eos and np.isfinite(score):
+                p = cand_parent[r, g]
+                c = np.append(cumul[p], np.float32(score))
+                length = t + 1
+                deltas = np.diff(c, prepend=np.float32(0.0)).astype(np.float32)
+                norm = np.float32(score / np.float32(length) ** np.float32(opts.length_penalty))
+                h = Hypothesis(
+                    tuple(tokens[p]) + (eos,),
+                    tuple(float(x) for x in deltas),
+                    float(norm),
+                    True,
+                    {"unnormalized_score": float(norm) * length**opts.length_penalty, "group": int(g), "step": t},
+                )
+                finalized.append((float(norm), len(finalized), h))
+                done_now.add(j)
+        if len(finalized) >= n or t == opts.max_length:
+            break
+        nxt = [
+            (r, g) for j, (r, g) in enumerate(order) if not (cand_token[r, g] == eos and np.isfinite(cand_score[r, g]))
+        ][:n]
+        new_tokens, new_cumul = [], []
+        last = np.empty(n, dtype=np.int64)
+        parents = np.empty(n, dtype=np.int64)
+        for slot, (r, g) in enumerate(nxt):
+            p = cand_parent[r, g]
+            new_tokens.append(tokens[p] + [int(cand_token[r, g])])
+            new_cumul.append(np.append(cumul[p], cand_score[r, g]))
+            last[slot] = cand_token[r, g]
+            parents[slot] = p
+        tokens, cumul = new_tokens, new_cumul
+    finalized.sort(key=lambda x: (-x[0], x[1]))
+    return [h for _, _, h in finalized]

@@ -1,0 +1,103 @@
+"""The QUALS number against a straightforward computation of the spec's formula (§6) with PyTorch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from quals import Scorer
+from quals.search import Hypothesis
+
+SOURCE = "Anna built a bridge in Paris in 1990, and Chen sold the harbour in Oslo."
+SUMMARY = "Anna built a bridge in Paris."
+QAS = [("Who built a bridge?", "Anna"), ("Where was the bridge built?", "Paris"), ("What did Anna build?", "a bridge")]
+
+
+def _injected_scorer(bundle, variant):
+    """A scorer whose search returns fixed QA hypotheses with known (penalised) token scores."""
+    scorer = Scorer.load(bundle, variant=variant)
+    m, c = scorer.manifest, scorer.codec
+    rng = np.random.default_rng(0)
+    hyps = []
+    for q, a in QAS:
+        toks = tuple(c.text_ids(q) + [m.separator.id] + c.text_ids(a) + [m.tokens.eos])
+        scores = tuple(float(x) for x in -rng.uniform(0.1, 3.0, size=len(toks)))
+        hyps.append(Hypothesis(toks, scores, sum(scores) / len(toks), True))
+    scorer._search = lambda enc, opts: list(hyps)
+    return scorer, hyps
+
+
+def _torch_logp(model, torch, src_ids, tgt, start):
+    with torch.no_grad():
+        logits = model(
+            input_ids=torch.tensor([list(src_ids)]), decoder_input_ids=torch.tensor([[start] + list(tgt[:-1])])
+        ).logits
+    return torch.log_softmax(logits, -1)[0, torch.arange(len(tgt)), torch.tensor(tgt)].double().numpy()
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("family", ["bart", "t5"])
+@pytest.mark.parametrize("variant", ["paper", "clean", "ans_lm"])
+def test_quals_equals_reference_formula(family, variant, bundle_for, checkpoint_for):
+    import torch
+    from transformers import AutoModelForSeq2SeqLM
+
+    scorer, hyps = _injected_scorer(bundle_for(family), variant)
+    m = scorer.manifest
+    model = AutoModelForSeq2SeqLM.from_pretrained(checkpoint_for(family)).eval()
+    # the spec's encoding: text tokens (no BOS) + EOS, source and summary alike
+    src = scorer.codec.text_ids(SOURCE) + [m.tokens.eos]
+    summ = scorer.codec.text_ids(SUMMARY) + [m.tokens.eos]
+    ignore = set(m.ans_lm_ignore_ids) | {m.tokens.eos}
+    terms = []
+    for h in hyps:
+        lx = _torch_logp(model, torch, src, h.tokens, m.tokens.decoder_start)
+        ly = _torch_logp(model, torch, summ, h.tokens, m.tokens.decoder_start)
+        search = np.array(h.token_scores)
+        if variant == "paper":
+            terms.append(lx.mean() - search.mean())
+        elif variant == "clean":
+            terms.append(lx.mean() - ly.mean())
+        else:
+            sep = h.tokens.index(m.separator.id)
+            idx = [i for i in range(sep + 1, len(h.tokens)) if h.tokens[i] not in ignore]
+            terms.append(float((lx[idx] - search[idx]).sum()))
+    result = scorer.score_one(SOURCE, SUMMARY)
+    assert result.status == "ok" and result.n_pairs == len(QAS)
+    assert result.quals == pytest.approx(float(np.mean(terms)), abs=1e-4)
+    by_tokens = {h.tokens: h for h in hyps}
+    assert set(by_tokens) == {p.tokens for p in result.pairs}
+    for p in result.pairs:  # the details carry what the score was made of
+        h = by_tokens[p.tokens]
+        assert p.search_scores == pytest.approx(h.token_scores)
+        assert p.s_x == pytest.approx(
+            np.mean(_torch_logp(model, torch, src, h.tokens, m.tokens.decoder_start)), abs=1e-4
+        )
+
+
+def test_summaries_sharing_a_source_encode_it_once(bart_bundle):
+    scorer, _ = _injected_scorer(bart_bundle, "paper")
+    encoded = []
+    real = scorer.engine.encode
+    scorer.engine.encode = lambda ids: encoded.append(tuple(ids)) or real(ids)
+    results = scorer.score([SOURCE, SOURCE, "Another source."], [SUMMARY, SUMMARY + " Again.", SUMMARY])
+    assert [r.status for r in results] == ["ok"] * 3
+    src_ids = tuple(scorer.codec.encode(SOURCE).ids)
+    assert encoded.count(src_ids) == 1
+    assert results[0].quals == pytest.approx(scorer.score_one(SOURCE, SUMMARY).quals, abs=1e-6)
+
+
+def test_bad_records_get_a_status_and_the_rest_goes_on(bart_bundle):
+    scorer, _ = _injected_scorer(bart_bundle, "paper")
+    results = scorer.score([SOURCE, "  ", SOURCE, SOURCE], [SUMMARY, SUMMARY, "\n\t ", "Nothing in common here."])
+    assert [r.status for r in results] == ["ok", "error", "error", "no_qa_pairs"]
+    assert "source is empty" in results[1].error and "summary is empty" in results[2].error
+    assert results[3].quals is None and results[3].n_pairs == 0
+
+
+def test_long_source_is_truncated_and_flagged(bart_bundle):
+    scorer, _ = _injected_scorer(bart_bundle, "paper")
+    long_source = " ".join([SOURCE] * 40)
+    r = scorer.score_one(long_source, SUMMARY)
+    limit = scorer.manifest.encoding.max_source_tokens
+    assert r.status == "ok" and r.source_truncated and r.source_tokens > limit
+    assert not scorer.score_one(SOURCE, SUMMARY).source_truncated
