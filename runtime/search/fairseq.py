@@ -73,8 +73,7 @@ def fairseq_diverse_beam_search(
             cand_token[:k, g] = toks
             cand_parent[:k, g] = (top // vocab) * n_groups + g
         order = [(r, g) for r in range(2 * m) for g in range(n_groups)]  # the interleaved list L
-        done_now = set()
-        for j, (r, g) in enumerate(order[:n]):
+        for r, g in order[:n]:
             if len(finalized) >= n:
                 break
             score = cand_score[r, g]
@@ -92,12 +91,10 @@ def fairseq_diverse_beam_search(
                     {"unnormalized_score": float(norm) * length**opts.length_penalty, "group": int(g), "step": t},
                 )
                 finalized.append((float(norm), len(finalized), h))
-                done_now.add(j)
         if len(finalized) >= n or t == opts.max_length:
             break
-        nxt = [
-            (r, g) for j, (r, g) in enumerate(order) if not (cand_token[r, g] == eos and np.isfinite(cand_score[r, g]))
-        ][:n]
+        ended = (cand_token == eos) & np.isfinite(cand_score)
+        nxt = [(r, g) for r, g in order if not ended[r, g]][:n]
         new_tokens, new_cumul = [], []
         last = np.empty(n, dtype=np.int64)
         parents = np.empty(n, dtype=np.int64)
