@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import BundleError, InputError, OptionsError, ProviderError, QualsError
+from .errors import BundleError, ProviderError, QualsError
 from .io import FORMATS, BadRecord, RecordWriter, guess_format, read_records
 from .scorer import STATUS_ERROR, Scorer, error_result
 
@@ -76,17 +76,12 @@ def search_options(f):
     return f
 
 
+SEARCH_FLAGS = ("search", "num_beams", "num_groups", "diversity", "min_length", "max_length", "length_penalty")
+
+
 def _search_overrides(kw: dict) -> dict:
-    names = {
-        "search": "search",
-        "num_beams": "num_beams",
-        "num_groups": "num_groups",
-        "diversity": "diversity",
-        "min_length": "min_length",
-        "max_length": "max_length",
-        "length_penalty": "length_penalty",
-    }
-    return {names[k]: kw.pop(k) for k in list(kw) if k in names}
+    """Pop the search flags out of a command's keyword arguments (they are SearchOptions field names)."""
+    return {k: kw.pop(k) for k in SEARCH_FLAGS if k in kw}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -345,6 +340,3 @@ def info(bundle, no_verify):
             ensure_ascii=False,
         )
     )
-
-
-__all__ = ["main", "InputError", "OptionsError"]

@@ -90,6 +90,13 @@ class Hypothesis:
         return float(sum(self.token_scores))
 
 
+def top_k(flat: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest values of a 1-d array, descending; ties broken by lower index."""
+    k = min(k, flat.size)
+    idx = np.argpartition(-flat, k - 1)[:k] if k < flat.size else np.arange(flat.size)
+    return idx[np.lexsort((idx, -flat[idx]))]
+
+
 def cumulative_to_deltas(cumulative) -> tuple[float, ...]:
     c = np.asarray(cumulative, dtype=np.float32)
     return tuple(float(x) for x in np.diff(c, prepend=np.float32(0.0)))

@@ -20,16 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Hypothesis, SearchOptions, StepFn
-
-
-def _top_k(flat: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k largest values, descending; ties broken by lower index."""
-    if k < flat.size:
-        idx = np.argpartition(-flat, k - 1)[:k]
-    else:
-        idx = np.arange(flat.size)
-    return idx[np.lexsort((idx, -flat[idx]))]
+from .base import Hypothesis, SearchOptions, StepFn, cumulative_to_deltas, top_k
 
 
 def fairseq_diverse_beam_search(
@@ -66,7 +57,7 @@ def fairseq_diverse_beam_search(
                 s = s + np.array([cumul[r][-1] for r in rows], dtype=np.float32)[:, None]
             flat = s.reshape(-1)
             k = min(2 * m, flat.size - 1)
-            top = _top_k(flat, k)
+            top = top_k(flat, k)
             toks = top % vocab
             np.add.at(count, toks, 1.0)
             cand_score[:k, g] = flat[top]
@@ -81,11 +72,10 @@ def fairseq_diverse_beam_search(
                 p = cand_parent[r, g]
                 c = np.append(cumul[p], np.float32(score))
                 length = t + 1
-                deltas = np.diff(c, prepend=np.float32(0.0)).astype(np.float32)
                 norm = np.float32(score / np.float32(length) ** np.float32(opts.length_penalty))
                 h = Hypothesis(
                     tuple(tokens[p]) + (eos,),
-                    tuple(float(x) for x in deltas),
+                    cumulative_to_deltas(c),
                     float(norm),
                     True,
                     {"unnormalized_score": float(norm) * length**opts.length_penalty, "group": int(g), "step": t},

@@ -18,15 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Hypothesis, SearchOptions, StepFn, cumulative_to_deltas
-
-
-def _top_k(flat: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k largest values, descending; ties broken by lower index."""
-    k = min(k, flat.size)
-    idx = np.argpartition(-flat, k - 1)[:k] if k < flat.size else np.arange(flat.size)
-    order = np.lexsort((idx, -flat[idx]))
-    return idx[order]
+from .base import Hypothesis, SearchOptions, StepFn, cumulative_to_deltas, top_k
 
 
 class _GroupHyps:
@@ -97,7 +89,7 @@ def hf_group_beam_search(
             if cur_len < opts.min_length:
                 s[:, eos] = -np.inf
             scores = (s + beam_scores[rows, None]).reshape(-1)
-            top = _top_k(scores, k)
+            top = top_k(scores, k)
             best_sum = float(scores[top[0]])
             filled = 0
             for rank, flat in enumerate(top):
