@@ -6,7 +6,7 @@ from quals.qa import answer_in_summary, parse, select
 from quals.search import Hypothesis
 
 SEP, EOS = 9, 2
-WORDS = {1: "Who", 3: " built", 4: " it", 5: "?", 6: "Anna", 7: ",", 8: " Paris"}
+WORDS = {1: "Who", 3: " built", 4: " it", 5: "?", 6: "Anna", 7: ",", 8: " Paris", 11: "ANNA", 12: "WHO"}
 
 
 def decode(ids):
@@ -52,9 +52,11 @@ def test_selection_groups_answers_case_insensitively_and_drops_repeated_question
     c = pair([1, 5], [6], -3.0)  # same question again: dropped when popped
     d = pair([1, 5], [8], -1.5)  # " Paris"
     e = pair([1, 5], [6, 7], -0.5)  # "Anna," is a different answer
-    got = select([a, b, c, d, e], max_pairs=10)
+    f = pair([12, 5], [11], -4.0)  # "WHO?" -> "ANNA": same answer and same question as a, up to case
+    got = select([a, b, c, d, e, f], max_pairs=10)
     # round 1: one per answer in score order: "anna," (-0.5), "anna" (-1.0), " paris" (-1.5);
-    # round 2: "anna" -> b; round 3: "anna" -> c is a duplicate question, nothing added -> stop.
+    # round 2: "anna" -> b; round 3: "anna" -> c is a duplicate question, nothing added -> stop
+    # (f, the same pair in upper case, is never reached).
     assert [(p.question, p.answer) for p in got] == [
         ("Who?", "Anna,"),
         ("Who?", "Anna"),
@@ -79,3 +81,11 @@ def test_selection_orders_by_summed_score_not_normalised():
     short = pair([1], [8], -3.0)  # mean -1, sum -3: ranked first by sum
     got = select([long_good_mean, short], max_pairs=1)
     assert got[0].answer == " Paris"
+
+
+def test_case_variants_of_a_question_are_duplicates_within_an_answer():
+    a = pair([1, 5], [6], -1.0)  # "Who?" -> "Anna"
+    f = pair([12, 5], [11], -2.0)  # "WHO?" -> "ANNA"
+    g = pair([1, 3, 5], [11], -3.0)  # "Who built?" -> "ANNA"
+    got = select([a, f, g], max_pairs=10)
+    assert [(p.question, p.answer) for p in got] == [("Who?", "Anna"), ("Who built?", "ANNA")]
