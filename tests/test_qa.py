@@ -66,10 +66,9 @@ def test_selection_groups_answers_case_insensitively_and_drops_repeated_question
 
 
 def test_selection_cap_is_checked_between_rounds_so_it_overshoots():
-    words = {i: f"w{i}" for i in range(10, 40)}
-    WORDS.update(words)
-    pairs = [pair([1, 5], [10 + i], -float(i)) for i in range(13)]  # 13 distinct answers
-    pairs += [pair([1, 3, 5], [10 + i], -20.0 - i) for i in range(13)]
+    WORDS.update({i: f" w{i}" for i in range(100, 113)})
+    pairs = [pair([1, 5], [100 + i], -float(i)) for i in range(13)]  # 13 distinct answers
+    pairs += [pair([1, 3, 5], [100 + i], -20.0 - i) for i in range(13)]
     got = select(pairs, max_pairs=10)
     assert len(got) == 13  # the first round keeps every distinct answer
     got = select(pairs[:6] + pairs[13:19], max_pairs=10)
@@ -88,4 +87,9 @@ def test_case_variants_of_a_question_are_duplicates_within_an_answer():
     f = pair([12, 5], [11], -2.0)  # "WHO?" -> "ANNA"
     g = pair([1, 3, 5], [11], -3.0)  # "Who built?" -> "ANNA"
     got = select([a, f, g], max_pairs=10)
-    assert [(p.question, p.answer) for p in got] == [("Who?", "Anna"), ("Who built?", "ANNA")]
+    # one answer group; round 2 pops f, a duplicate question up to case, adds nothing, and so ends the
+    # selection before g is reached (the authors' `keep_adding` rule)
+    assert [(p.question, p.answer) for p in got] == [("Who?", "Anna")]
+    g_better = pair([1, 3, 5], [11], -1.5)  # popped before f: added, then f ends the selection
+    expected = [("Who?", "Anna"), ("Who built?", "ANNA")]
+    assert [(p.question, p.answer) for p in select([a, f, g_better], max_pairs=10)] == expected
