@@ -29,8 +29,8 @@ def fairseq_diverse_beam_search(
     n, n_groups = opts.num_beams, opts.num_groups
     m = n // n_groups
     penalty = np.float32(-opts.diversity)
-    tokens = [[] for _ in range(n)]  # generated tokens per slot (the leading EOS/start excluded)
-    cumul = [np.zeros(0, dtype=np.float32) for _ in range(n)]  # cumulative score after each token
+    tokens = np.zeros((n, 0), dtype=np.int64)  # generated tokens per slot (the leading EOS/start excluded)
+    cumul = np.zeros((n, 0), dtype=np.float32)  # cumulative score after each token
     finalized: list[tuple[float, int, Hypothesis]] = []
     last = np.full(n, decoder_start, dtype=np.int64)
     parents = None
@@ -54,7 +54,7 @@ def fairseq_diverse_beam_search(
             if g > 0:
                 s = s + penalty * count
             if t > 0:
-                s = s + np.array([cumul[r][-1] for r in rows], dtype=np.float32)[:, None]
+                s = s + cumul[rows, -1:]
             flat = s.reshape(-1)
             k = min(2 * m, flat.size - 1)
             top = top_k(flat, k)
@@ -64,17 +64,17 @@ def fairseq_diverse_beam_search(
             cand_token[:k, g] = toks
             cand_parent[:k, g] = (top // vocab) * n_groups + g
         order = [(r, g) for r in range(2 * m) for g in range(n_groups)]  # the interleaved list L
+        ended = (cand_token == eos) & np.isfinite(cand_score)
         for r, g in order[:n]:
             if len(finalized) >= n:
                 break
-            score = cand_score[r, g]
-            if cand_token[r, g] == eos and np.isfinite(score):
-                p = cand_parent[r, g]
-                c = np.append(cumul[p], np.float32(score))
+            if ended[r, g]:
+                score, p = cand_score[r, g], cand_parent[r, g]
+                c = np.append(cumul[p], score)
                 length = t + 1
                 norm = np.float32(score / np.float32(length) ** np.float32(opts.length_penalty))
                 h = Hypothesis(
-                    tuple(tokens[p]) + (eos,),
+                    tuple(int(x) for x in tokens[p]) + (eos,),
                     cumulative_to_deltas(c),
                     float(norm),
                     True,
@@ -83,17 +83,9 @@ def fairseq_diverse_beam_search(
                 finalized.append((float(norm), len(finalized), h))
         if len(finalized) >= n or t == opts.max_length:
             break
-        ended = (cand_token == eos) & np.isfinite(cand_score)
-        nxt = [(r, g) for r, g in order if not ended[r, g]][:n]
-        new_tokens, new_cumul = [], []
-        last = np.empty(n, dtype=np.int64)
-        parents = np.empty(n, dtype=np.int64)
-        for slot, (r, g) in enumerate(nxt):
-            p = cand_parent[r, g]
-            new_tokens.append(tokens[p] + [int(cand_token[r, g])])
-            new_cumul.append(np.append(cumul[p], cand_score[r, g]))
-            last[slot] = cand_token[r, g]
-            parents[slot] = p
-        tokens, cumul = new_tokens, new_cumul
+        rs, gs = np.array([(r, g) for r, g in order if not ended[r, g]][:n]).T
+        parents, last = cand_parent[rs, gs], cand_token[rs, gs]
+        tokens = np.concatenate([tokens[parents], last[:, None]], axis=1)
+        cumul = np.concatenate([cumul[parents], cand_score[rs, gs][:, None]], axis=1)
     finalized.sort(key=lambda x: (-x[0], x[1]))
     return [h for _, _, h in finalized]
