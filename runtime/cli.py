@@ -18,6 +18,7 @@ import click
 from . import __version__
 from .errors import BundleError, ProviderError, QualsError
 from .io import FORMATS, BadRecord, RecordWriter, guess_format, read_records
+from .score import VARIANTS
 from .scorer import STATUS_ERROR, Scorer, error_result
 
 EXIT_RECORD_ERRORS, EXIT_BUNDLE, EXIT_EXPORT = 1, 3, 4
@@ -205,6 +206,78 @@ def score(
                     writer.write(_output_record(fields, result, details))
     if n_errors:
         click.echo(f"quals: {n_errors} of {len(records)} record(s) could not be scored (status: error)", err=True)
+        sys.exit(EXIT_RECORD_ERRORS)
+
+
+@main.command()
+@click.option("--model", "model", default=None, help="Bundle directory (default: $QUALS_MODEL or models/default).")
+@click.option(
+    "--benchmark",
+    "benchmarks",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A JSONL file of {source, summary, label} records (origin splits the report); repeatable.",
+)
+@click.option(
+    "--variant",
+    "variants",
+    multiple=True,
+    type=click.Choice(list(VARIANTS)),
+    help="Variants to report, all from one scoring pass (default: paper and clean).",
+)
+@click.option("--limit", type=int, default=None, help="Score a seeded sample of N records per benchmark (stratified).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample and the bootstrap.")
+@click.option("--bootstrap", "n_resamples", type=int, default=1000, show_default=True, help="Bootstrap resamples.")
+@click.option("--json", "json_out", default=None, help="Write the report (rows, signature, timing) as JSON here.")
+@click.option("--scores", "scores_out", default=None, help="Write one JSONL line per scored record here.")
+@click.option("--provider", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--threads", type=int, default=None, help="ONNX Runtime intra-op threads (default: all cores).")
+@click.option("--max-pairs", type=int, default=None, help="Selection cap (authors: 10).")
+@click.option("--progress/--no-progress", default=True, help="Progress bar on stderr (only on a terminal).")
+@search_options
+def evaluate(model, benchmarks, variants, limit, seed, n_resamples, json_out, scores_out, provider, threads,
+             max_pairs, progress, **search_kw):
+    """Agreement of QUALS with human labels: a table per benchmark and per origin, with 95% bootstrap CIs.
+
+    Binary labels get ROC-AUC and balanced accuracy (at the threshold that maximises it on the same data,
+    reported in the JSON); graded labels get Pearson and Spearman. Records with no QA pair have no score:
+    they are counted in no_pairs and left out of the metrics.
+    """
+    import time
+
+    from . import evaluate as ev
+
+    if limit is not None and limit < 1:
+        raise click.UsageError("--limit must be >= 1")
+    variants = list(variants) or ["paper", "clean"]
+    try:
+        scorer = Scorer.load(_model_path(model), provider, threads=threads, max_pairs=max_pairs,
+                             **_search_overrides(search_kw))
+        sets = [ev.subsample(ev.load_benchmark(p), limit, seed) for p in benchmarks]
+    except QualsError as exc:
+        _fail(exc)
+    records = [r for s in sets for r in s]
+    click.echo(f"signature: {scorer.signature()}", err=True)
+    t0 = time.perf_counter()
+    show_bar = progress and sys.stderr.isatty()
+    with click.progressbar(length=len(records), label="scoring", file=sys.stderr, hidden=not show_bar) as bar:
+        scored = ev.score_records(scorer, records, variants, progress=bar.update)
+    seconds = time.perf_counter() - t0
+    rows = ev.report(scored, variants, n_resamples=n_resamples, seed=seed)
+    click.echo(ev.format_table(rows))
+    click.echo(f"{len(records)} records in {seconds:.0f} s ({seconds / max(1, len(records)):.2f} s/record)", err=True)
+    if json_out:
+        doc = {"signature": scorer.signature(), "benchmarks": list(benchmarks), "limit": limit, "seed": seed,
+               "bootstrap": n_resamples, "seconds": seconds, "rows": [r.to_dict() for r in rows]}
+        Path(json_out).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    if scores_out:
+        with open(scores_out, "w", encoding="utf-8") as f:
+            for s in scored:
+                f.write(json.dumps(s.to_dict(), ensure_ascii=False) + "\n")
+    n_err = sum(s.status == STATUS_ERROR for s in scored)
+    if n_err:
+        click.echo(f"quals: {n_err} record(s) could not be scored (status: error)", err=True)
         sys.exit(EXIT_RECORD_ERRORS)
 
 

@@ -34,6 +34,14 @@ class PairScore:
     s_x: float
     s_y: float
     value: float  # this pair's term of the mean
+    answer_index: tuple[int, ...] = ()  # token positions the ans_lm variant sums over
+
+    def value_for(self, variant: str) -> float:
+        """This pair's term under another variant: every variant is a function of the stored log-probs."""
+        return _term(
+            np.asarray(self.logp_source), np.asarray(self.logp_summary), np.asarray(self.search_scores),
+            variant, list(self.answer_index),
+        )[1]
 
     def to_dict(self) -> dict:
         return {
@@ -61,19 +69,8 @@ def pair_score(
     search = np.asarray(pair.hypothesis.token_scores, dtype=np.float64)
     if not (len(src) == len(summ) == len(search) == len(pair.tokens)):
         raise ValueError("per-token arrays must all have one entry per token")
-    s_x = float(src.mean())
-    if variant == "paper":
-        s_y = float(search.mean())
-        value = s_x - s_y
-    elif variant == "clean":
-        s_y = float(summ.mean())
-        value = s_x - s_y
-    elif variant == "ans_lm":
-        s_y = float(search.mean())
-        idx = [i for i in range(*pair.answer_slice.indices(len(pair.tokens))) if pair.tokens[i] not in ignore_ids]
-        value = float((src[idx] - search[idx]).sum())
-    else:
-        raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+    idx = [i for i in range(*pair.answer_slice.indices(len(pair.tokens))) if pair.tokens[i] not in ignore_ids]
+    s_y, value = _term(src, summ, search, variant, idx)
     return PairScore(
         pair.question,
         pair.answer,
@@ -81,14 +78,30 @@ def pair_score(
         tuple(float(x) for x in src),
         tuple(float(x) for x in summ),
         tuple(float(x) for x in search),
-        s_x,
+        float(src.mean()),
         s_y,
         value,
+        tuple(idx),
     )
 
 
-def quals(pairs: Sequence[PairScore]) -> float | None:
-    """Unweighted mean of the pair terms; None when there is no pair."""
+def _term(src: np.ndarray, summ: np.ndarray, search: np.ndarray, variant: str, idx: list[int]) -> tuple[float, float]:
+    """(S_y, the pair's term) of one variant."""
+    s_x = float(src.mean())
+    if variant == "paper":
+        s_y = float(search.mean())
+        return s_y, s_x - s_y
+    if variant == "clean":
+        s_y = float(summ.mean())
+        return s_y, s_x - s_y
+    if variant == "ans_lm":
+        return float(search.mean()), float((src[idx] - search[idx]).sum())
+    raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+
+
+def quals(pairs: Sequence[PairScore], variant: str | None = None) -> float | None:
+    """Unweighted mean of the pair terms (of `variant`, default: the one they were scored with); None when
+    there is no pair."""
     if not pairs:
         return None
-    return float(np.mean([p.value for p in pairs]))
+    return float(np.mean([p.value if variant is None else p.value_for(variant) for p in pairs]))

@@ -212,7 +212,8 @@ class Scorer:
         enc = self.engine.encode(w.summ.ids)
         w.hyps = self._search(enc, self.options.search)
         parsed = (parse(h, sep_id=m.separator.id, eos_id=m.tokens.eos, decode=self.codec.decode) for h in w.hyps)
-        w.span_valid = [p for p in parsed if p is not None and answer_in_summary(p.answer, w.summary)]
+        view = self.codec.roundtrip(w.summary)
+        w.span_valid = [p for p in parsed if p is not None and answer_in_summary(p.answer, w.summary, view)]
         w.selected = select(w.span_valid, self.options.max_pairs)
         if not w.selected:
             w.result = self._result(w, ())

@@ -45,5 +45,9 @@ class TextCodec:
             out.append(self.tokens.eos)
         return Encoded(tuple(out), len(ids), len(ids) > limit)
 
+    def roundtrip(self, text: str) -> str:
+        """`text` as the model sees it: encoded then decoded (equal to `text` for a lossless tokenizer)."""
+        return self.decode(self.text_ids(text))
+
     def decode(self, ids) -> str:
         return self.tokenizer.decode(list(ids), skip_special_tokens=True)

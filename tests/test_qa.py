@@ -93,3 +93,13 @@ def test_case_variants_of_a_question_are_duplicates_within_an_answer():
     g_better = pair([1, 3, 5], [11], -1.5)  # popped before f: added, then f ends the selection
     expected = [("Who?", "Anna"), ("Who built?", "ANNA")]
     assert [(p.question, p.answer) for p in select([a, f, g_better], max_pairs=10)] == expected
+
+
+def test_span_check_accepts_the_tokenizer_view_of_the_summary():
+    """An uncased WordPiece answer ('$ 5 million', no accents) is a span of the decoded summary only."""
+    summary = "Zürich paid $5 million."
+    view = "zurich paid $ 5 million."
+    assert not answer_in_summary("$ 5 million", summary)
+    assert answer_in_summary("$ 5 million", summary, view)
+    assert answer_in_summary("zurich", summary, view)
+    assert not answer_in_summary("geneva", summary, view)

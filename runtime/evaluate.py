@@ -1,0 +1,204 @@
+"""The benchmark harness: how well QUALS agrees with human judgments of factual consistency.
+
+A benchmark is any JSONL file of `{source, summary, label}` records (an `origin` field, e.g. cnndm/xsum,
+splits the report; `id` is carried to the per-record scores). Every record is scored once; all requested
+variants are computed from the same QA pairs and log-probs. Per benchmark and per origin the report gives
+n, the records with no QA pair (no score: left out of the metrics and counted) and errors, then Pearson
+and Spearman for graded labels, ROC-AUC and balanced accuracy (at the best threshold) for binary ones,
+each with a seeded 95% bootstrap interval.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import metrics
+from .errors import InputError
+from .score import quals as quals_of
+from .scorer import STATUS_ERROR, STATUS_NO_PAIRS, Scorer
+
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class Record:
+    benchmark: str
+    index: int  # line order in the file
+    id: str
+    source: str
+    summary: str
+    label: float
+    origin: str
+
+
+def load_benchmark(path: str | Path, name: str | None = None) -> list[Record]:
+    """Records of a `{source, summary, label}` JSONL file; any malformed line is an error naming it."""
+    path = Path(path)
+    name = name or path.stem
+    out: list[Record] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read benchmark ({exc})") from exc
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{n}: not JSON ({exc.msg})") from exc
+        if not isinstance(d, dict):
+            raise InputError(f"{path}:{n}: a record must be a JSON object")
+        missing = [k for k in ("source", "summary", "label") if k not in d]
+        if missing:
+            raise InputError(f"{path}:{n}: missing field(s) {', '.join(missing)}")
+        label = d["label"]
+        if isinstance(label, bool) or not isinstance(label, (int, float)) or not math.isfinite(label):
+            raise InputError(f"{path}:{n}: label must be a finite number, got {label!r}")
+        if not isinstance(d["source"], str) or not isinstance(d["summary"], str):
+            raise InputError(f"{path}:{n}: source and summary must be strings")
+        out.append(
+            Record(name, len(out), str(d.get("id", n)), d["source"], d["summary"], float(label),
+                   str(d.get("origin") or ALL))
+        )
+    if not out:
+        raise InputError(f"{path}: no records")
+    return out
+
+
+def subsample(records: Sequence[Record], limit: int | None, seed: int) -> list[Record]:
+    """A seeded random subset of `limit` records, stratified by origin and label, in file order."""
+    if limit is None or limit >= len(records):
+        return list(records)
+    strata: dict[tuple[str, float], list[Record]] = {}
+    for r in records:
+        strata.setdefault((r.origin, r.label), []).append(r)
+    rng = random.Random(seed)
+    keep: list[Record] = []
+    # Largest-remainder allocation, at least one per stratum when the limit allows it.
+    quotas = {k: limit * len(v) / len(records) for k, v in strata.items()}
+    alloc = {k: min(len(strata[k]), max(1, int(q))) for k, q in quotas.items()}
+    for k in sorted(quotas, key=lambda k: quotas[k] - int(quotas[k]), reverse=True):
+        if sum(alloc.values()) >= limit:
+            break
+        if alloc[k] < len(strata[k]):
+            alloc[k] += 1
+    for k, v in strata.items():
+        keep.extend(rng.sample(v, alloc[k]))
+    return sorted(keep, key=lambda r: r.index)
+
+
+def label_kind(labels: Sequence[float]) -> str:
+    return "binary" if set(labels) <= {0.0, 1.0} else "graded"
+
+
+@dataclass
+class Row:
+    benchmark: str
+    origin: str
+    variant: str
+    kind: str
+    n: int
+    n_no_pairs: int
+    n_errors: int
+    metrics: dict[str, metrics.Estimate] = field(default_factory=dict)
+    threshold: float | None = None  # the balanced-accuracy threshold, binary labels only
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "benchmark": self.benchmark, "origin": self.origin, "variant": self.variant, "label_kind": self.kind,
+            "n": self.n, "n_no_pairs": self.n_no_pairs, "n_errors": self.n_errors,
+            "metrics": {k: v.to_dict() for k, v in self.metrics.items()}, "bacc_threshold": self.threshold,
+        }
+
+
+def agreement(scores: np.ndarray, labels: np.ndarray, kind: str, n_resamples: int, seed: int) -> dict:
+    """The metrics of one row (scores and labels of the records that have a score)."""
+    if kind == "graded":
+        fns = {"pearson": metrics.pearson, "spearman": metrics.spearman}
+    else:
+        fns = {"roc_auc": metrics.roc_auc, "bacc": lambda s, y: metrics.best_balanced_accuracy(s, y)[0]}
+    return {k: metrics.bootstrap(f, scores, labels, n_resamples=n_resamples, seed=seed) for k, f in fns.items()}
+
+
+@dataclass
+class ScoredRecord:
+    record: Record
+    status: str
+    scores: dict[str, float | None]  # variant -> score
+    n_pairs: int
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.record
+        return {"benchmark": r.benchmark, "id": r.id, "origin": r.origin, "label": r.label, "status": self.status,
+                "n_pairs": self.n_pairs, "quals": self.scores, "error": self.error}
+
+
+def score_records(
+    scorer: Scorer,
+    records: Sequence[Record],
+    variants: Sequence[str],
+    *,
+    batch_size: int = 16,
+    progress: Callable[[int], None] | None = None,
+) -> list[ScoredRecord]:
+    out = []
+    for i in range(0, len(records), batch_size):
+        chunk = records[i : i + batch_size]
+        results = scorer.score([r.source for r in chunk], [r.summary for r in chunk], progress=progress)
+        for r, res in zip(chunk, results):
+            scores = {v: quals_of(res.pairs, v) for v in variants}
+            out.append(ScoredRecord(r, res.status, scores, res.n_pairs, res.error))
+    return out
+
+
+def report(scored: Sequence[ScoredRecord], variants: Sequence[str], *, n_resamples: int, seed: int) -> list[Row]:
+    """One row per benchmark x origin (all, then each origin when there are several) x variant."""
+    rows: list[Row] = []
+    benches = list(dict.fromkeys(s.record.benchmark for s in scored))
+    for b in benches:
+        mine = [s for s in scored if s.record.benchmark == b]
+        origins = list(dict.fromkeys(s.record.origin for s in mine))
+        groups = [(ALL, mine)] + ([(o, [s for s in mine if s.record.origin == o]) for o in origins]
+                                  if len(origins) > 1 else [])
+        for origin, group in groups:
+            kind = label_kind([s.record.label for s in group])
+            for v in variants:
+                ok = [s for s in group if s.scores.get(v) is not None]
+                row = Row(b, origin, v, kind, len(group), sum(s.status == STATUS_NO_PAIRS for s in group),
+                          sum(s.status == STATUS_ERROR for s in group))
+                if len(ok) >= 2:
+                    x = np.array([s.scores[v] for s in ok])
+                    y = np.array([s.record.label for s in ok])
+                    row.metrics = agreement(x, y, kind, n_resamples, seed)
+                    if kind == "binary":
+                        row.threshold = metrics.best_balanced_accuracy(x, y)[1]
+                rows.append(row)
+    return rows
+
+
+def format_table(rows: Sequence[Row]) -> str:
+    """A plain-text table: one line per row, each metric as value [low, high]."""
+    def est(e: metrics.Estimate | None) -> str:
+        if e is None or not np.isfinite(e.value):
+            return "-"
+        ci = f" [{e.low:.3f}, {e.high:.3f}]" if np.isfinite(e.low) else ""
+        return f"{e.value:.3f}{ci}"
+
+    head = ("benchmark", "origin", "variant", "n", "no_pairs", "errors", "roc_auc", "bacc", "pearson", "spearman")
+    lines = [head]
+    for r in rows:
+        m = r.metrics
+        lines.append((r.benchmark, r.origin, r.variant, str(r.n), str(r.n_no_pairs), str(r.n_errors),
+                      est(m.get("roc_auc")), est(m.get("bacc")), est(m.get("pearson")), est(m.get("spearman"))))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines)

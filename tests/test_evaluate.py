@@ -1,0 +1,130 @@
+"""The benchmark harness: reading benchmarks, sampling, the report, and `quals evaluate` end to end."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from quals import evaluate as ev
+from quals import metrics
+from quals.cli import main
+from quals.errors import InputError
+from quals.search import Hypothesis
+
+SMALL = ["--num-beams", "4", "--num-groups", "2", "--diversity", "0.5", "--max-length", "12", "--min-length", "0"]
+
+
+def _write(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_load_benchmark_names_the_bad_line(tmp_path):
+    good = {"source": "s", "summary": "t", "label": 1}
+    cases = [
+        ("not json", "2: not JSON"),
+        (json.dumps({"source": "s", "label": 1}), "2: missing field(s) summary"),
+        (json.dumps({**good, "label": "yes"}), "2: label must be a finite number"),
+        (json.dumps({**good, "label": True}), "2: label must be a finite number"),
+        (json.dumps({**good, "summary": 3}), "2: source and summary must be strings"),
+    ]
+    for line, message in cases:
+        p = tmp_path / "b.jsonl"
+        p.write_text(json.dumps(good) + "\n" + line + "\n", encoding="utf-8")
+        with pytest.raises(InputError, match=re.escape(message)):
+            ev.load_benchmark(p)
+    with pytest.raises(InputError, match="no records"):
+        ev.load_benchmark(_write(tmp_path / "e.jsonl", []))
+
+
+def test_subsample_is_seeded_stratified_and_in_order(tmp_path):
+    rows = [{"source": "s", "summary": f"t{i}", "label": int(i % 10 == 0), "origin": "a" if i < 60 else "b"}
+            for i in range(100)]
+    recs = ev.load_benchmark(_write(tmp_path / "b.jsonl", rows))
+    s1, s2 = ev.subsample(recs, 20, seed=1), ev.subsample(recs, 20, seed=1)
+    assert s1 == s2 and len(s1) == 20
+    assert [r.index for r in s1] == sorted(r.index for r in s1)
+    assert sum(r.origin == "a" for r in s1) == 12  # 60% of the file
+    assert sum(r.label == 1 for r in s1) == 2  # 10% positives, both origins represented
+    assert ev.subsample(recs, 1000, seed=1) == recs
+
+
+def _scored(values, labels, origins, status=None):
+    out = []
+    for i, (v, y, o) in enumerate(zip(values, labels, origins)):
+        r = ev.Record("bench", i, str(i), "s", "t", float(y), o)
+        st = status[i] if status else ("ok" if v is not None else "no_qa_pairs")
+        out.append(ev.ScoredRecord(r, st, {"paper": v}, 0 if v is None else 3))
+    return out
+
+
+def test_report_rows_per_origin_and_no_pair_records_counted_not_scored():
+    rng = np.random.default_rng(0)
+    labels = (rng.random(60) < 0.5).astype(int)
+    values = list(rng.normal(size=60) + labels)
+    values[0] = None
+    origins = ["cnndm"] * 30 + ["xsum"] * 30
+    rows = ev.report(_scored(values, labels, origins), ["paper"], n_resamples=50, seed=0)
+    assert [(r.origin, r.n, r.n_no_pairs) for r in rows] == [("all", 60, 1), ("cnndm", 30, 1), ("xsum", 30, 0)]
+    x = np.array(values[1:], dtype=float)
+    assert rows[0].metrics["roc_auc"].value == pytest.approx(metrics.roc_auc(x, labels[1:]))
+    assert rows[0].kind == "binary" and set(rows[0].metrics) == {"roc_auc", "bacc"}
+    assert rows[0].threshold is not None
+    table = ev.format_table(rows)
+    assert table.splitlines()[0].split()[:4] == ["benchmark", "origin", "variant", "n"]
+    assert len(table.splitlines()) == 4
+
+
+def test_graded_labels_get_correlations():
+    rng = np.random.default_rng(1)
+    labels = rng.integers(1, 6, size=40).astype(float)
+    values = list(labels + rng.normal(size=40))
+    rows = ev.report(_scored(values, labels, ["x"] * 40), ["paper"], n_resamples=20, seed=0)
+    assert rows[0].kind == "graded" and set(rows[0].metrics) == {"pearson", "spearman"}
+    assert rows[0].metrics["spearman"].value > 0.5
+
+
+def test_cli_evaluate_end_to_end(bart_bundle, tmp_path):
+    rows = [{"id": f"r{i}", "source": "Anna built a bridge in Paris in 1990.", "summary": "Anna built a bridge.",
+             "label": i % 2, "origin": "cnndm" if i < 4 else "xsum"} for i in range(6)]
+    bench = _write(tmp_path / "tiny.jsonl", rows)
+    out_json, out_scores = tmp_path / "r.json", tmp_path / "s.jsonl"
+    r = CliRunner().invoke(main, ["evaluate", "--model", str(bart_bundle), "--benchmark", str(bench), *SMALL,
+                                  "--bootstrap", "10", "--json", str(out_json), "--scores", str(out_scores)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out_json.read_text())
+    assert {(x["origin"], x["variant"]) for x in doc["rows"]} == {
+        (o, v) for o in ("all", "cnndm", "xsum") for v in ("paper", "clean")
+    }
+    assert doc["rows"][0]["n"] == 6 and doc["signature"].startswith("quals|")
+    assert len(out_scores.read_text().splitlines()) == 6
+    assert "tiny" in r.stdout and "no_pairs" in r.stdout
+
+
+def test_cli_evaluate_bad_benchmark_is_a_usage_error(bart_bundle, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{}\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["evaluate", "--model", str(bart_bundle), "--benchmark", str(bad)])
+    assert r.exit_code == 2 and "missing field(s)" in r.stderr
+
+
+def test_variants_from_one_pass_equal_separate_runs(bart_bundle):
+    """All variants come from one scoring pass; each equals a run with that variant."""
+    from quals import Scorer
+
+    def injected(variant):
+        scorer = Scorer.load(bart_bundle, variant=variant)
+        m, c = scorer.manifest, scorer.codec
+        toks = tuple(c.text_ids("Who built it?") + [m.separator.id] + c.text_ids("Anna") + [m.tokens.eos])
+        hyp = Hypothesis(toks, tuple(-0.5 - 0.1 * i for i in range(len(toks))), -1.0, True)
+        scorer._search = lambda enc, opts: [hyp]
+        return scorer
+
+    recs = [ev.Record("b", 0, "0", "Anna built a bridge in Paris.", "Anna built a bridge.", 1.0, "all")]
+    got = ev.score_records(injected("paper"), recs, ["paper", "clean", "ans_lm"])[0]
+    for v in ("paper", "clean", "ans_lm"):
+        alone = injected(v).score_one(recs[0].source, recs[0].summary)
+        assert got.scores[v] == pytest.approx(alone.quals, abs=1e-12)

