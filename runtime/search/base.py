@@ -90,10 +90,33 @@ class Hypothesis:
         return float(sum(self.token_scores))
 
 
+SMALL_K = 8  # below this, k argmax scans beat one argpartition (a vocabulary row: ~10x faster)
+
+
 def top_k(flat: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k largest values of a 1-d array, descending; ties broken by lower index."""
+    """Indices of the k largest values of a 1-d array, descending; ties broken by lower index.
+
+    The searches call this once per group per step on a beams x vocabulary row with k = 2 x beams, so
+    for the authors' settings (60 groups of one beam, k = 2) it is the hottest line of the search.
+    """
     k = min(k, flat.size)
-    idx = np.argpartition(-flat, k - 1)[:k] if k < flat.size else np.arange(flat.size)
+    if k <= SMALL_K:
+        v = np.array(flat, dtype=np.float64 if flat.dtype == np.float64 else np.float32, copy=True)
+        out = np.empty(k, dtype=np.int64)
+        for j in range(k):
+            i = int(np.argmax(v))  # the first maximum: the lowest index among ties
+            if v[i] == -np.inf or np.isnan(v[i]):
+                break  # only -inf (or NaN) left: the general path orders those
+            out[j] = i
+            v[i] = -np.inf
+        else:
+            return out
+    if k < flat.size:
+        t = -np.partition(-flat, k - 1)[k - 1]  # the k-th largest value
+        above = np.flatnonzero(flat > t)
+        idx = np.concatenate([above, np.flatnonzero(flat == t)[: k - len(above)]])
+    else:
+        idx = np.arange(flat.size)
     return idx[np.lexsort((idx, -flat[idx]))]
 
 
