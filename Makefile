@@ -17,7 +17,7 @@ EVAL_FLAGS ?= --limit $(EVAL_LIMIT) --no-progress
 	train-default evaluate-default ship-default evaluate
 
 help:
-	@echo "make demo   - install the runtime and score examples/pairs.jsonl with the bundled demo model"
+	@echo "make demo   - install the runtime and score examples/pairs.jsonl with the default model"
 	@echo "make test   - install both environments, run ruff and the whole test suite"
 	@echo "make evaluate - agreement of the default model with human labels on the development sets (sampled)"
 	@echo "make train-default evaluate-default ship-default - rebuild the default model (about 2 h on 2 CPU cores)"
@@ -41,7 +41,7 @@ venv: $(VENV)/.done
 venv-rt: $(VENV_RT)/.done
 
 demo: venv-rt
-	$(VENV_RT)/bin/quals score --model models/tiny-random-bart --input examples/pairs.jsonl --signature
+	$(VENV_RT)/bin/quals score --input examples/pairs.jsonl --signature
 
 lint: venv
 	$(VENV)/bin/ruff check .

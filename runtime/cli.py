@@ -385,6 +385,26 @@ def export(src, out, separator, max_source_tokens, decoder, atol, overwrite):
 
 
 @main.command()
+@click.argument("src", type=click.Path(exists=True, file_okay=False))
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--overwrite", is_flag=True, help="Replace the files of an existing OUT.")
+def quantize(src, out, overwrite):
+    """Write an int8 copy of the fp32 bundle SRC (exported with --decoder split) to OUT, merged decoder."""
+    try:
+        from quals.export import quantize_bundle
+    except ImportError as exc:
+        click.echo(f"error: quantisation needs the export extra (pip install 'quals[export]'): {exc}", err=True)
+        sys.exit(EXIT_EXPORT)
+    try:
+        manifest = quantize_bundle(src, out, overwrite=overwrite)
+    except QualsError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_EXPORT)
+    diff = manifest.validation["int8_vs_fp32_max_abs_logprob_diff"]
+    click.echo(f"quantized {src} -> {out} (int8); max |log p(int8) - log p(fp32)| = {diff:.3g}")
+
+
+@main.command()
 @click.argument("bundle", required=False)
 @click.option("--no-verify", is_flag=True, help="Skip the sha256 check.")
 def info(bundle, no_verify):

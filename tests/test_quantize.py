@@ -27,3 +27,14 @@ def test_int8_bundle_loads_and_records_its_difference(bundle_for, tmp_path):
     assert hyps
     with pytest.raises(ExportError, match="split"):
         quantize_bundle(bundle_for("bart"), tmp_path / "x")
+
+
+def test_cli_quantize(bundle_for, tmp_path):
+    from click.testing import CliRunner
+    from quals.cli import main
+
+    r = CliRunner().invoke(main, ["quantize", str(bundle_for("bart-split")), str(tmp_path / "q")])
+    assert r.exit_code == 0, r.output
+    assert "int8" in r.output and (tmp_path / "q" / "decoder_model_merged.onnx").is_file()
+    r = CliRunner().invoke(main, ["quantize", str(bundle_for("bart")), str(tmp_path / "q2")])
+    assert r.exit_code == 4 and "split" in r.output
