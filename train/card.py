@@ -107,8 +107,9 @@ def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
         "Human-judged development sets (SummaC-style binary labels; balanced accuracy at the threshold that is "
         "best on the same data). Records with no QA pair have no score and are left out (counted).",
         "",
-        *_table(_load(reports / "dev-int8.json"), "int8 bundle (shipped)"),
-        *_table(_load(reports / "dev-fp32.json"), "fp32 bundle (same records)"),
+        *_table(_load(reports / "dev-int8-full.json"), "int8 bundle (shipped), every record"),
+        *_table(_load(reports / "dev-int8.json"), "int8 bundle (shipped), stratified sample"),
+        *_table(_load(reports / "dev-fp32.json"), "fp32 bundle, the same sample"),
         *_table(_load(reports / "synthetic-int8.json"), "Synthetic check: lead vs same lead with a swapped "
                 "name/number/date (held-out pool documents)"),
     ]
@@ -128,7 +129,9 @@ def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
         "## Limits",
         "- English only; uncased (capitalisation, which marks names, is invisible to the model); accents stripped.",
         "- Sources are cut to 510 tokens: facts later in long documents cannot support a summary.",
-        "- A 30M-parameter model trained for about an hour and a half on 2 CPU cores, largely on cloze questions: "
+        f"- A {stats.get('parameters', 0) / 1e6:.0f}M-parameter model trained for "
+        f"{stats.get('train_seconds', 0) / 60:.0f} minutes on {opts.get('threads')} CPU threads, largely on cloze "
+        "questions: "
         "its questions are often the summary sentence with a wh-word. QUALS differences therefore lean on "
         "how well the source supports the copied sentence and its answer.",
         "- Not calibrated: compare scores of one model and one set of search settings only.",
