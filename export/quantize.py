@@ -2,7 +2,9 @@
 
 Dynamic quantisation of the merged decoder silently does nothing (its weights live inside If subgraphs),
 so the two decoders are quantised separately and merged afterwards (Optimum's merge_decoders, which also
-de-duplicates the weights they share). Weights are int8 (per tensor), activations quantised at run time.
+de-duplicates the weights they share). Weights are int8 per output channel with 7-bit range (on a trained
+30k-vocabulary model this halves the mean log-prob error of per-tensor int8, and the reduced range avoids
+the u8 x s8 saturation of AVX2 kernels); activations are quantised at run time.
 The result is compared with the fp32 bundle (teacher-forced log-probs on the exporter's validation pairs)
 and the difference is recorded in the manifest: int8 is an approximation, so it is measured, not asserted.
 """
@@ -39,7 +41,8 @@ def quantize_bundle(src: str | Path, out: str | Path, *, overwrite: bool = False
         stage = tmp / "bundle"
         stage.mkdir()
         for role in ("encoder", "decoder", "decoder_with_past"):
-            quantize_dynamic(bundle.file(role), tmp / m.files[role], weight_type=QuantType.QInt8)
+            quantize_dynamic(bundle.file(role), tmp / m.files[role], weight_type=QuantType.QInt8,
+                             per_channel=True, reduce_range=True)
         shutil.copy2(tmp / m.files["encoder"], stage / m.files["encoder"])
         merge_decoders(tmp / m.files["decoder"], tmp / m.files["decoder_with_past"],
                        save_path=stage / "decoder_model_merged.onnx", strict=False)
@@ -47,13 +50,15 @@ def quantize_bundle(src: str | Path, out: str | Path, *, overwrite: bool = False
         files = {"encoder": m.files["encoder"], "decoder_merged": "decoder_model_merged.onnx",
                  "tokenizer": m.files["tokenizer"]}
         provenance = {**m.provenance, "quantization": {"method": "onnxruntime quantize_dynamic", "weights": "int8",
-                                                        "per_channel": False, "fp32_bundle": bundle.digest[:12]}}
+                                                        "per_channel": True,
+                                                        "reduce_range": True, "fp32_bundle": bundle.digest[:12]}}
         manifest = Manifest(**{**_fields(m), "files": files, "provenance": provenance})
         _write(stage, manifest)
-        diff = compare(src, stage)
-        log.info("int8 vs fp32: max |log p| difference %.3g", diff)
-        manifest = Manifest(**{**_fields(manifest), "validation": {**m.validation, "int8_vs_fp32_max_abs_logprob_diff":
-                                                                   diff}})
+        diff, mean = compare(src, stage)
+        log.info("int8 vs fp32: |log p| difference max %.3g, mean %.3g", diff, mean)
+        validation = {**m.validation, "int8_vs_fp32_max_abs_logprob_diff": diff,
+                      "int8_vs_fp32_mean_abs_logprob_diff": mean}
+        manifest = Manifest(**{**_fields(manifest), "validation": validation})
         _write(stage, manifest)
         out.mkdir(parents=True, exist_ok=True)
         for f in out.iterdir():
@@ -65,8 +70,8 @@ def quantize_bundle(src: str | Path, out: str | Path, *, overwrite: bool = False
     return manifest
 
 
-def compare(a: str | Path, b: str | Path) -> float:
-    """Max abs difference of teacher-forced log-probs between two bundles of one model."""
+def compare(a: str | Path, b: str | Path) -> tuple[float, float]:
+    """(max, mean) abs difference of teacher-forced log-probs between two bundles of one model."""
     from quals.engine import Engine
     from quals.text import TextCodec
 
@@ -82,7 +87,8 @@ def compare(a: str | Path, b: str | Path) -> float:
                        for q, a in VALIDATION_QAS]
             got.extend(engine.teacher_forced(engine.encode(codec.encode(text).ids), targets))
         outs.append(got)
-    return max(float(np.abs(x - y).max()) for x, y in zip(*outs))
+    d = np.concatenate([np.abs(x - y) for x, y in zip(*outs)])
+    return float(d.max()), float(d.mean())
 
 
 def rehash(bundle_dir: str | Path) -> Manifest:
