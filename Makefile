@@ -75,7 +75,7 @@ evaluate-default: venv
 	done
 	$(VENV)/bin/python -m quals.train.synthetic --data $(DATA) --out build/eval/synthetic.jsonl
 	$(VENV)/bin/quals evaluate --model build/default-int8 --benchmark build/eval/synthetic.jsonl --no-progress \
-		--json build/eval/synthetic-int8.json
+		--json build/eval/synthetic-int8.json --scores build/eval/synthetic-int8.scores.jsonl
 	$(VENV)/bin/python -m quals.train.qa_quality --model build/default-int8 --json build/eval/xquad.json > /dev/null
 
 # Every record of the four development sets (about 35 minutes on 2 CPU cores).

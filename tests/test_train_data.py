@@ -76,3 +76,20 @@ def test_synthetic_pairs_differ_by_one_swap_absent_from_source():
         assert pos["label"] == 1 and neg["label"] == 0 and pos["source"] == neg["source"]
         assert pos["summary"] in pos["source"] and neg["summary"] != pos["summary"]
         assert data.is_held_out(pos["id"].rsplit("-lead", 1)[0])
+
+
+def test_paired_accuracy_counts_wins_ties_and_skips_missing(tmp_path):
+    rows = [
+        {"id": "a-lead", "label": 1, "quals": {"paper": -1.0}},
+        {"id": "a-swap-name", "label": 0, "quals": {"paper": -2.0}},
+        {"id": "b-lead", "label": 1, "quals": {"paper": -3.0}},
+        {"id": "b-swap-date", "label": 0, "quals": {"paper": -3.0}},
+        {"id": "c-lead", "label": 1, "quals": {"paper": -5.0}},
+        {"id": "c-swap-quantity", "label": 0, "quals": {"paper": -1.0}},
+        {"id": "d-lead", "label": 1, "quals": {"paper": None}},
+        {"id": "d-swap-name", "label": 0, "quals": {"paper": -1.0}},
+    ]
+    p = tmp_path / "s.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    got = synthetic.paired_accuracy(p)["paper"]
+    assert got == {"paired_accuracy": 0.5, "n_documents": 3}  # (1 + 0.5 + 0) / 3

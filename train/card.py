@@ -114,6 +114,14 @@ def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
         *_table(_load(reports / "synthetic-int8.json"), "Synthetic check: lead vs same lead with a swapped "
                 "name/number/date (held-out pool documents)"),
     ]
+    paired = reports / "synthetic-int8.scores.jsonl"
+    if paired.is_file():
+        from .synthetic import paired_accuracy
+
+        acc = paired_accuracy(paired)
+        lines += ["Synthetic check, paired: the fraction of documents whose lead scores above its own corruption: "
+                  + ", ".join(f"{v} {a['paired_accuracy']:.3f} (n={a['n_documents']})" for v, a in acc.items())
+                  + ".", ""]
     if qa:
         lines += [
             f"QA generation on XQuAD-en (held out): span rate {qa['span_rate']:.3f} "

@@ -72,6 +72,33 @@ def build(articles: list[dict], *, seed: int = 0, max_docs: int | None = None) -
     return out
 
 
+def paired_accuracy(scores_path: Path) -> dict[str, dict[str, float]]:
+    """Per variant: the fraction of documents whose lead scores above its swapped copy (ties count half).
+
+    ROC-AUC compares every positive with every negative, across documents whose score levels differ; this
+    compares each lead with its own corruption only, which is what a ranking of candidate summaries of one
+    source (ConSeq) needs. Reads the per-record scores of `quals evaluate --scores`.
+    """
+    recs = [json.loads(x) for x in scores_path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    by_doc: dict[str, dict[int, dict]] = {}
+    for r in recs:
+        doc = r["id"].rsplit("-lead", 1)[0] if r["id"].endswith("-lead") else r["id"].rsplit("-swap-", 1)[0]
+        by_doc.setdefault(doc, {})[int(r["label"])] = r
+    out: dict[str, dict[str, float]] = {}
+    variants = sorted({v for r in recs for v in r["quals"]})
+    for v in variants:
+        wins, n = 0.0, 0
+        for pair in by_doc.values():
+            if 0 in pair and 1 in pair:
+                a, b = pair[1]["quals"].get(v), pair[0]["quals"].get(v)
+                if a is None or b is None:
+                    continue
+                wins += 1.0 if a > b else 0.5 if a == b else 0.0
+                n += 1
+        out[v] = {"paired_accuracy": wins / n if n else float("nan"), "n_documents": n}
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m quals.train.synthetic", description=__doc__)
     p.add_argument("--data", type=Path, default=Path("../shared/data"))
