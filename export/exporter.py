@@ -181,14 +181,19 @@ def export_bundle(
             }
         )
         _write(stage, manifest)
-        out.mkdir(parents=True, exist_ok=True)
-        for f in out.iterdir():
-            if f.is_file():
-                f.unlink()
-        for f in stage.iterdir():
-            shutil.copy2(f, out / f.name)
-    load_bundle(out)  # the written bundle must load and verify
+        _publish(stage, out)
     return manifest
+
+
+def _publish(stage: Path, out: Path) -> None:
+    """Replace the files of `out` with the staged bundle, then check that it loads and verifies."""
+    out.mkdir(parents=True, exist_ok=True)
+    for f in out.iterdir():
+        if f.is_file():
+            f.unlink()
+    for f in stage.iterdir():
+        shutil.copy2(f, out / f.name)
+    load_bundle(out)
 
 
 def _fields(m: Manifest) -> dict:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from quals.bundle import MANIFEST_NAME, Manifest, load_bundle, sha256_file
 
-from .exporter import VALIDATION_QAS, VALIDATION_TEXTS, ExportError, _fields, _write
+from .exporter import VALIDATION_QAS, VALIDATION_TEXTS, ExportError, _fields, _publish, _write
 
 log = logging.getLogger("quals.export")
 
@@ -60,13 +60,7 @@ def quantize_bundle(src: str | Path, out: str | Path, *, overwrite: bool = False
                       "int8_vs_fp32_mean_abs_logprob_diff": mean}
         manifest = Manifest(**{**_fields(manifest), "validation": validation})
         _write(stage, manifest)
-        out.mkdir(parents=True, exist_ok=True)
-        for f in out.iterdir():
-            if f.is_file():
-                f.unlink()
-        for f in stage.iterdir():
-            shutil.copy2(f, out / f.name)
-    load_bundle(out)
+        _publish(stage, out)
     return manifest
 
 

@@ -83,9 +83,9 @@ def subsample(records: Sequence[Record], limit: int | None, seed: int) -> list[R
         strata.setdefault((r.origin, r.label), []).append(r)
     rng = random.Random(seed)
     keep: list[Record] = []
-    # Largest-remainder allocation, at least one per stratum when the limit allows it.
+    # Largest-remainder allocation: exactly `limit` records, each stratum in proportion to its size.
     quotas = {k: limit * len(v) / len(records) for k, v in strata.items()}
-    alloc = {k: min(len(strata[k]), max(1, int(q))) for k, q in quotas.items()}
+    alloc = {k: min(len(strata[k]), int(q)) for k, q in quotas.items()}
     for k in sorted(quotas, key=lambda k: quotas[k] - int(quotas[k]), reverse=True):
         if sum(alloc.values()) >= limit:
             break

@@ -50,6 +50,8 @@ def test_subsample_is_seeded_stratified_and_in_order(tmp_path):
     assert sum(r.origin == "a" for r in s1) == 12  # 60% of the file
     assert sum(r.label == 1 for r in s1) == 2  # 10% positives, both origins represented
     assert ev.subsample(recs, 1000, seed=1) == recs
+    for limit in (1, 2, 3, 7):  # more strata than records asked for: still exactly `limit`
+        assert len(ev.subsample(recs, limit, seed=0)) == limit
 
 
 def _scored(values, labels, origins, status=None):
