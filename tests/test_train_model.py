@@ -62,7 +62,7 @@ def test_loop_reduces_loss_on_a_tiny_set(parts, tmp_path):
     pairs = loop.encode(exs, tok, tok.convert_tokens_to_ids(warmstart.SEPARATOR), tok.eos_token_id, 64)
     opts = loop.TrainOptions(steps=6, warmup=1, lr=3e-4, max_tokens=4096, label_smoothing=0.0, threads=1)
     before = loop.evaluate_loss(model, pairs, opts, 0, tok.eos_token_id)
-    result = loop.train(model, tok, pairs, pairs, tmp_path, opts)
+    result = loop.train(model, pairs, pairs, tmp_path, opts)
     after = loop.evaluate_loss(model, pairs, opts, 0, tok.eos_token_id)
     assert result["steps"] == 6 and after < before - 0.5
     assert (tmp_path / "state.pt").is_file()

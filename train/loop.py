@@ -109,7 +109,7 @@ def evaluate_loss(model, pairs, opts: TrainOptions, pad_id: int, start_id: int) 
     return total / max(n, 1)
 
 
-def train(model, tok, train_pairs, val_pairs, work: Path, opts: TrainOptions) -> dict:
+def train(model, train_pairs, val_pairs, work: Path, opts: TrainOptions) -> dict:
     import torch
 
     torch.manual_seed(opts.seed)

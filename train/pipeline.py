@@ -46,7 +46,7 @@ def run(data_root: Path, work: Path, opts: loop.TrainOptions) -> Path:
         "torch": torch.__version__,
     }
     log.info("data: %s", json.dumps(stats))
-    result = loop.train(model, tok, train_pairs, val_pairs, work, opts)
+    result = loop.train(model, train_pairs, val_pairs, work, opts)
     out = work / "checkpoint"
     model.eval()
     model.generation_config.forced_bos_token_id = None
