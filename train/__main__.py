@@ -18,12 +18,13 @@ def main() -> None:
     for name in ("steps", "max_tokens", "max_source_tokens", "warmup", "seed", "threads"):
         p.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(d, name))
     p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--device", default=d.device, help="cpu (default) or cuda (a GPU machine)")
     a = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if not (a.data / "corpus" / "articles.jsonl").is_file():
         p.error(f"{a.data}: no corpus/articles.jsonl (the shared data folder is needed for training)")
     opts = TrainOptions(steps=a.steps, max_tokens=a.max_tokens, max_source_tokens=a.max_source_tokens,
-                        warmup=a.warmup, seed=a.seed, threads=a.threads, lr=a.lr)
+                        warmup=a.warmup, seed=a.seed, threads=a.threads, lr=a.lr, device=a.device)
     out = run(a.data, a.work, opts)
     print(out)
 

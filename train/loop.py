@@ -33,6 +33,7 @@ class TrainOptions:
     seed: int = 13
     threads: int = 2
     save_every_s: float = 600.0
+    device: str = "cpu"  # "cuda" on a GPU machine; checkpoints are always written for the CPU
 
 
 def encode(examples: list[QAExample], tok, sep_id: int, eos_id: int, max_source: int) -> list[tuple[list, list]]:
@@ -101,8 +102,8 @@ def evaluate_loss(model, pairs, opts: TrainOptions, pad_id: int, start_id: int) 
     total, n = 0.0, 0
     with torch.no_grad():
         for idx in batches(pairs, opts.max_tokens, random.Random(0)):
-            ids, attn, dec, labels = collate(pairs, idx, pad_id, start_id)
-            logits, gold = token_logits(model, ids, attn, dec, labels)
+            batch = (t.to(next(model.parameters()).device) for t in collate(pairs, idx, pad_id, start_id))
+            logits, gold = token_logits(model, *batch)
             total += float(torch.nn.functional.cross_entropy(logits, gold, reduction="sum"))
             n += int(gold.numel())
     model.train()
@@ -114,6 +115,7 @@ def train(model, train_pairs, val_pairs, work: Path, opts: TrainOptions) -> dict
 
     torch.manual_seed(opts.seed)
     torch.set_num_threads(opts.threads)
+    model.to(opts.device)
     cfg = model.config
     pad_id, start_id = cfg.pad_token_id, cfg.decoder_start_token_id
     no_decay = ("bias", "layer_norm", "layernorm")
@@ -136,12 +138,12 @@ def train(model, train_pairs, val_pairs, work: Path, opts: TrainOptions) -> dict
     history_path = work / "history.jsonl"
     step, epoch, pos, elapsed = 0, 0, 0, 0.0
     if ckpt.is_file():
-        state = torch.load(ckpt, weights_only=False)
+        state = torch.load(ckpt, weights_only=False, map_location=opts.device)
         model.load_state_dict(state["model"])
         optim.load_state_dict(state["optim"])
         sched.load_state_dict(state["sched"])
         step, epoch, pos, elapsed = state["step"], state["epoch"], state["pos"], state["elapsed"]
-        torch.set_rng_state(state["torch_rng"])
+        torch.set_rng_state(state["torch_rng"].cpu())
         log.info("resumed at step %d (epoch %d, %.0f s trained)", step, epoch, elapsed)
 
     def save():
@@ -159,7 +161,7 @@ def train(model, train_pairs, val_pairs, work: Path, opts: TrainOptions) -> dict
         if pos >= len(plan):
             epoch, pos = epoch + 1, 0
             plan = batches(train_pairs, opts.max_tokens, random.Random(opts.seed + epoch))
-        ids, attn, dec, labels = collate(train_pairs, plan[pos], pad_id, start_id)
+        ids, attn, dec, labels = (t.to(opts.device) for t in collate(train_pairs, plan[pos], pad_id, start_id))
         pos += 1
         logits, gold = token_logits(model, ids, attn, dec, labels)
         loss = torch.nn.functional.cross_entropy(logits, gold, label_smoothing=opts.label_smoothing)
@@ -186,4 +188,5 @@ def train(model, train_pairs, val_pairs, work: Path, opts: TrainOptions) -> dict
             save()
             t_last_save = time.monotonic()
     save()
+    model.to("cpu")
     return {"steps": step, "epochs": epoch + pos / max(1, len(plan)), "train_seconds": elapsed}
