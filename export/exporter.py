@@ -227,8 +227,9 @@ def _provenance(src: Path, torch) -> dict:
     }
 
 
-def validate(bundle_dir: Path, model, torch) -> float:
-    """Max abs difference of teacher-forced log-probs, quals runtime (ORT) vs PyTorch, on a few inputs."""
+def validation_logps(bundle_dir: Path) -> list[tuple[tuple[int, ...], list[int], np.ndarray]]:
+    """The quals runtime's teacher-forced log-probs of the validation pairs on each validation text:
+    (source ids, target ids, log-probs (len(target),)) triples, in a fixed order."""
     from quals.engine import Engine
     from quals.text import TextCodec
 
@@ -236,15 +237,22 @@ def validate(bundle_dir: Path, model, torch) -> float:
     m = bundle.manifest
     engine = Engine(bundle, "cpu")
     codec = TextCodec(bundle.file("tokenizer"), m.tokens, m.encoding)
-    worst = 0.0
+    out = []
     for text in VALIDATION_TEXTS:
         src = codec.encode(text).ids
-        targets = [codec.text_ids(q) + [m.separator.id] + codec.text_ids(a) + [m.tokens.eos] for q, a in VALIDATION_QAS]
-        ours = engine.teacher_forced(engine.encode(src), targets)
-        for tgt, got in zip(targets, ours):
-            dec_in = torch.tensor([[m.tokens.decoder_start] + tgt[:-1]])
-            with torch.no_grad():
-                logits = model(input_ids=torch.tensor([list(src)]), decoder_input_ids=dec_in).logits
-            ref = torch.log_softmax(logits.float(), dim=-1)[0, torch.arange(len(tgt)), torch.tensor(tgt)].numpy()
-            worst = max(worst, float(np.abs(ref - got).max()))
+        targets = [codec.qa_target(q, a, m.separator.id) for q, a in VALIDATION_QAS]
+        out.extend(zip([src] * len(targets), targets, engine.teacher_forced(engine.encode(src), targets)))
+    return out
+
+
+def validate(bundle_dir: Path, model, torch) -> float:
+    """Max abs difference of teacher-forced log-probs, quals runtime (ORT) vs PyTorch, on a few inputs."""
+    start = load_bundle(bundle_dir, verify=False).manifest.tokens.decoder_start
+    worst = 0.0
+    for src, tgt, got in validation_logps(bundle_dir):
+        dec_in = torch.tensor([[start] + tgt[:-1]])
+        with torch.no_grad():
+            logits = model(input_ids=torch.tensor([list(src)]), decoder_input_ids=dec_in).logits
+        ref = torch.log_softmax(logits.float(), dim=-1)[0, torch.arange(len(tgt)), torch.tensor(tgt)].numpy()
+        worst = max(worst, float(np.abs(ref - got).max()))
     return worst

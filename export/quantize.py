@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from quals.bundle import MANIFEST_NAME, Manifest, load_bundle, sha256_file
 
-from .exporter import VALIDATION_QAS, VALIDATION_TEXTS, ExportError, _fields, _publish, _write
+from .exporter import ExportError, _fields, _publish, _write, validation_logps
 
 log = logging.getLogger("quals.export")
 
@@ -66,22 +66,7 @@ def quantize_bundle(src: str | Path, out: str | Path, *, overwrite: bool = False
 
 def compare(a: str | Path, b: str | Path) -> tuple[float, float]:
     """(max, mean) abs difference of teacher-forced log-probs between two bundles of one model."""
-    from quals.engine import Engine
-    from quals.text import TextCodec
-
-    outs = []
-    for path in (a, b):
-        bundle = load_bundle(path)
-        m = bundle.manifest
-        engine = Engine(bundle, "cpu")
-        codec = TextCodec(bundle.file("tokenizer"), m.tokens, m.encoding)
-        got = []
-        for text in VALIDATION_TEXTS:
-            targets = [codec.text_ids(q) + [m.separator.id] + codec.text_ids(a) + [m.tokens.eos]
-                       for q, a in VALIDATION_QAS]
-            got.extend(engine.teacher_forced(engine.encode(codec.encode(text).ids), targets))
-        outs.append(got)
-    d = np.concatenate([np.abs(x - y) for x, y in zip(*outs)])
+    d = np.concatenate([np.abs(x[2] - y[2]) for x, y in zip(validation_logps(Path(a)), validation_logps(Path(b)))])
     return float(d.max()), float(d.mean())
 
 

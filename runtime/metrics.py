@@ -48,15 +48,6 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((r[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def balanced_accuracy(scores: np.ndarray, labels: np.ndarray, threshold: float) -> float:
-    """Mean of the true-positive and true-negative rates when `score >= threshold` predicts consistent."""
-    labels = np.asarray(labels) > 0.5
-    pred = np.asarray(scores) >= threshold
-    if labels.all() or (~labels).all():
-        return float("nan")
-    return float((pred[labels].mean() + (~pred[~labels]).mean()) / 2)
-
-
 def best_balanced_accuracy(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """(balanced accuracy, threshold) at the threshold that maximises it on these data: SummaC's protocol
     on validation sets. Optimistic on the same data, so it is reported with the threshold it chose."""

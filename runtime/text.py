@@ -45,6 +45,11 @@ class TextCodec:
             out.append(self.tokens.eos)
         return Encoded(tuple(out), len(ids), len(ids) > limit)
 
+    def qa_target(self, question: str, answer: str, sep_id: int) -> list[int]:
+        """A QA sequence as QAGen writes it (the authors' training target): question, separator, answer, EOS;
+        each side encoded on its own from its stripped text."""
+        return self.text_ids(question.strip()) + [sep_id] + self.text_ids(answer.strip()) + [self.tokens.eos]
+
     def roundtrip(self, text: str) -> str:
         """`text` as the model sees it: encoded then decoded (equal to `text` for a lossless tokenizer)."""
         return self.decode(self.text_ids(text))

@@ -28,8 +28,7 @@ def measure(scorer: Scorer, rows: list[dict], *, n_contexts: int, n_samples: int
     nll_sum, nll_tokens = 0.0, 0
     for ctx, items in by_ctx.items():
         enc = engine.encode(codec.encode(ctx.strip()).ids)
-        targets = [codec.text_ids(r["question"].strip()) + [m.separator.id]
-                   + codec.text_ids(r["answers"]["text"][0].strip()) + [m.tokens.eos] for r in items]
+        targets = [codec.qa_target(r["question"], r["answers"]["text"][0], m.separator.id) for r in items]
         for lp in engine.teacher_forced(enc, targets):
             nll_sum -= float(np.sum(lp))
             nll_tokens += len(lp)
