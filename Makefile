@@ -14,7 +14,7 @@ EVAL_LIMIT ?= 100
 EVAL_FLAGS ?= --limit $(EVAL_LIMIT) --no-progress
 
 .PHONY: help venv venv-rt demo test test-full test-runtime lint demo-bundle clean \
-	train-default evaluate-default evaluate-default-full ship-default evaluate
+	train-default evaluate-default evaluate-default-full ship-default evaluate conformance
 
 help:
 	@echo "make demo   - install the runtime and score examples/pairs.jsonl with the default model"
@@ -91,6 +91,14 @@ ship-default: venv
 # The shipped model on the four development sets (a stratified sample of EVAL_LIMIT records each).
 evaluate: venv-rt
 	$(VENV_RT)/bin/quals evaluate $(foreach s,$(EVAL_SETS),--benchmark $(DATA)/eval/$(s).jsonl) $(EVAL_FLAGS)
+
+# Conformance vectors for the Java/C# hosts: the default bundle and the tiny test bundles (built by test-full).
+CONFORMANCE := default=models/default bart=build/test-bundles/v6/bundle-bart \
+	bart-split=build/test-bundles/v6/bundle-bart-split t5=build/test-bundles/v6/bundle-t5
+conformance: venv-rt
+	@for nb in $(CONFORMANCE); do \
+		$(VENV_RT)/bin/quals conformance $${nb#*=} build/conformance/$${nb%%=*} --name $${nb%%=*} --no-progress || exit 1; \
+	done
 
 clean:
 	rm -rf build $(VENV) $(VENV_RT) .pytest_cache .ruff_cache

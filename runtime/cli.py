@@ -406,6 +406,32 @@ def quantize(src, out, overwrite):
 
 @main.command()
 @click.argument("bundle", required=False)
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--name", default=None, help="Name recorded in the vectors (default: the bundle directory's name).")
+@click.option("--progress/--no-progress", default=True, help="Show progress on stderr.")
+def conformance(bundle, out, name, progress):
+    """Write OUT/vectors.json: every intermediate value of scoring a fixed set of records with BUNDLE
+    (one thread), for Java/C# hosts to reproduce. See docs/hosts.md."""
+    from .conformance import CASES, vectors
+    from .search import SEARCHES
+
+    path = _model_path(bundle)
+    try:
+        scorer = Scorer.load(path, threads=1)
+    except QualsError as exc:
+        _fail(exc)
+    rel = os.path.relpath(path.resolve(), Path.cwd())
+    with click.progressbar(length=len(CASES) * len(SEARCHES), label="conformance", file=sys.stderr,
+                           hidden=not progress) as bar:
+        doc = vectors(scorer, name=name or path.resolve().name, bundle_path=rel, progress=bar.update)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    target = Path(out) / "vectors.json"
+    target.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    click.echo(f"wrote {target} ({len(doc['cases'])} cases; coverage {json.dumps(doc['coverage'])})")
+
+
+@main.command()
+@click.argument("bundle", required=False)
 @click.option("--no-verify", is_flag=True, help="Skip the sha256 check.")
 def info(bundle, no_verify):
     """Print a bundle's manifest, file sizes and the execution providers available here."""
