@@ -1,8 +1,8 @@
 """`Scorer`: load a bundle once, then score (source, summary) pairs.
 
 Per summary: encode it, run the diverse beam search, parse and select QA pairs (qa), teacher-force them
-on the summary. Per distinct source: encode it once and teacher-force the QA pairs of every summary that
-shares it in one batched pass. Then the score. A record that cannot be scored gets a Result with
+on the summary. Per distinct source: encode it once, then teacher-force each summary's QA pairs on it.
+Then the score. A record that cannot be scored gets a Result with
 status "error" and a message; the other records go on.
 """
 
@@ -226,13 +226,14 @@ class Scorer:
         w0 = group[0]
         w0.src = self.codec.encode(w0.source, self.options.max_source_tokens)
         enc = self.engine.encode(w0.src.ids)
-        targets = [p.tokens for w in group for p in w.selected]
-        logps = iter(self.engine.teacher_forced(enc, targets, max_rows=self.options.rescore_rows))
         for w in group:
+            # Each record's pairs in their own decoder passes, never mixed with another record's: an int8
+            # bundle quantizes activations per call, so co-batched rows would change this record's numbers.
+            logps = self.engine.teacher_forced(enc, [p.tokens for p in w.selected], max_rows=self.options.rescore_rows)
             w.src = w0.src
             scored = [
-                pair_score(p, next(logps), lp_summ, self.options.variant, self._ignore)
-                for p, lp_summ in zip(w.selected, w.logp_summary)
+                pair_score(p, lp_src, lp_summ, self.options.variant, self._ignore)
+                for p, lp_src, lp_summ in zip(w.selected, logps, w.logp_summary)
             ]
             w.result = self._result(w, tuple(scored))
 

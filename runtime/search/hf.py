@@ -52,6 +52,20 @@ class _GroupHyps:
         return self.worst >= best_sum / (self.opts.max_length - 1) ** lp
 
 
+class _RowView:
+    """Log-probs of the computed rows, indexed by full row numbers (only rows of live groups are read)."""
+
+    def __init__(self, values: np.ndarray, rows: np.ndarray, n: int):
+        self.values = values
+        self.position = np.full(n, -1, dtype=np.int64)
+        self.position[rows] = np.arange(len(rows))
+        self.shape = (n, values.shape[1])
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        lo = self.position[rows.start]
+        return self.values[lo : lo + (rows.stop - rows.start)]
+
+
 def hf_group_beam_search(
     step: StepFn, opts: SearchOptions, *, decoder_start: int, eos: int, pad: int
 ) -> list[Hypothesis]:
@@ -65,9 +79,11 @@ def hf_group_beam_search(
     groups = [_GroupHyps(m, opts) for _ in range(n_groups)]
     tokens = np.full(n, decoder_start, dtype=np.int64)
     parents = None
+    active = np.arange(n)  # rows of groups not done: the only rows the step function computes
     cur_len = 1  # transformers counts the decoder start token
     while True:
-        logp = step(tokens, parents)
+        logp_active = step(tokens[active], parents)
+        logp = _RowView(logp_active, active, n)
         current = np.zeros(n, dtype=np.int64)
         reorder = np.zeros(n, dtype=np.int64)
         new_prefixes, new_cumul = [None] * n, [None] * n
@@ -114,10 +130,16 @@ def hf_group_beam_search(
                     break
             hyps.done = hyps.is_done(best_sum, cur_len + 1)
         prefixes, cumul = new_prefixes, new_cumul
-        tokens, parents = current, reorder
+        tokens = current
         cur_len += 1
         if all(h.done for h in groups) or cur_len >= opts.max_length:
             break
+        # A done group's rows only emit pad, which the penalty counts from `current`, not from log-probs:
+        # drop them from the next step (the rows of a live group descend from rows of the same group).
+        position = np.full(n, -1, dtype=np.int64)
+        position[active] = np.arange(len(active))
+        active = np.flatnonzero(np.repeat([not h.done for h in groups], m))
+        parents = position[reorder[active]]
     for g, hyps in enumerate(groups):
         if hyps.done:
             continue
