@@ -14,11 +14,12 @@ EVAL_LIMIT ?= 100
 EVAL_FLAGS ?= --limit $(EVAL_LIMIT) --no-progress
 
 .PHONY: help venv venv-rt demo test test-full test-runtime lint demo-bundle clean \
-	train-default evaluate-default evaluate-default-full ship-default evaluate conformance
+	train-default evaluate-default evaluate-default-full ship-default evaluate conformance bench
 
 help:
 	@echo "make demo   - install the runtime and score examples/pairs.jsonl with the default model"
 	@echo "make test   - install both environments, run ruff and the whole test suite"
+	@echo "make bench  - time quals against PyTorch and Optimum on the same inputs (about 15 min)"
 	@echo "make evaluate - agreement of the default model with human labels on the development sets (sampled)"
 	@echo "make train-default evaluate-default ship-default - rebuild the default model (about 2 h on 2 CPU cores)"
 
@@ -53,9 +54,15 @@ test-full: venv
 test-runtime: venv-rt test-full
 	$(VENV_RT)/bin/python -c "import importlib.util as u, sys; sys.exit(u.find_spec('torch') is not None)" \
 		|| (echo "error: torch is installed in $(VENV_RT)"; exit 1)
-	$(VENV_RT)/bin/python -m pytest -q
+	$(VENV_RT)/bin/python -m pytest -q --ignore=tests/test_hosts.py
 
 test: lint test-full test-runtime
+
+# quals vs the PyTorch reference vs Optimum on the same work, then the roofline and scaling tables
+# (about 15 minutes on 2 CPU cores; BENCH_FLAGS="--records 4 --models default" for a quick look).
+BENCH_FLAGS ?=
+bench: venv
+	$(VENV)/bin/python scripts/bench.py --json build/bench/report.json $(BENCH_FLAGS)
 
 demo-bundle: venv
 	$(VENV)/bin/python scripts/build_demo_bundle.py models/tiny-random-bart

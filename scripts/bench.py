@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "bench"
 DATA = Path(os.environ.get("QUALS_DATA", ROOT.parent / "shared" / "data"))
 RUNNERS = ("quals", "torch", "optimum")
+INT8_BUNDLE = ROOT / "models" / "default"  # the shipped default model (int8): an extra quals row for "default"
 
 # BART-base's shape (random weights); the vocabulary is the default bundle's, grown to BART's 50,265 rows
 # so the LM head costs what it costs in BART-base (ids beyond the tokenizer's are never fed).
@@ -144,7 +145,7 @@ def worker(args: argparse.Namespace) -> None:
                      max_length=62, length_penalty=1.0, num_return_sequences=args.beams, do_sample=False,
                      early_stopping=False, output_scores=True, return_dict_in_generate=True)
 
-    if args.runner == "quals":
+    if args.runner in ("quals", "quals-int8"):
         states = []
         start = scorer.engine.start
         scorer.engine.start = lambda *a, **k: states.append(start(*a, **k)) or states[-1]  # count decoder steps
@@ -224,6 +225,124 @@ def worker(args: argparse.Namespace) -> None:
                "peak_rss_mb": rss_mb}, sys.stdout)
 
 
+# -- roofline and scaling (quals only, one process) ---------------------------------------------------------
+def gemm_peak(threads: int, m: int, k: int, n: int, repeats: int = 5) -> float:
+    """FLOP/s of one float32 (m,k)x(k,n) MatMul in ONNX Runtime, the decoder's own kernel; best of `repeats`."""
+    import numpy as np
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["a", "b"], ["c"])], "mm",
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, [m, k])],
+        [helper.make_tensor_value_info("c", TensorProto.FLOAT, [m, n])],
+        [helper.make_tensor("b", TensorProto.FLOAT, [k, n], np.random.rand(k * n).astype(np.float32))],
+    )
+    so = ort.SessionOptions()
+    so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
+    sess = ort.InferenceSession(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+                                .SerializeToString(), so, providers=["CPUExecutionProvider"])
+    a = np.random.rand(m, k).astype(np.float32)
+    sess.run(None, {"a": a})
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        sess.run(None, {"a": a})
+        best = min(best, time.perf_counter() - t0)
+    return 2.0 * m * k * n / best
+
+
+class DecoderMeter:
+    """Wraps the decoder session's run: time inside ONNX Runtime and the FLOPs of what it computed.
+
+    FLOPs count the matrix products (projections, FFN, LM head) and attention (scores and weighted sum,
+    over the self-attention prefix and the source) of every computed position; layer norms, softmax and
+    the like are left out (< 2%).
+    """
+
+    def __init__(self, session, cfg: dict):
+        self.run, self.cfg = session.run, cfg
+        self.seconds = {"search": 0.0, "teacher": 0.0}
+        self.flops = {"search": 0.0, "teacher": 0.0}
+        session.run = self
+
+    def __call__(self, names, feeds):
+        ids, mask = feeds["input_ids"], feeds["encoder_attention_mask"]
+        rows, t = ids.shape
+        past = next((v.shape[2] for k, v in feeds.items() if k.startswith("past_key_values") and ".decoder." in k), 0)
+        kind = "search" if t == 1 else "teacher"
+        t0 = time.perf_counter()
+        out = self.run(names, feeds)
+        self.seconds[kind] += time.perf_counter() - t0
+        c = self.cfg
+        d, ffn, layers, vocab = c["d_model"], c["decoder_ffn_dim"], c["decoder_layers"], c["vocab_size"]
+        src = mask.shape[1]
+        prefix = past + (t + 1) / 2  # mean self-attention span of the computed positions
+        per_position = layers * (6 * d * d + 2 * d * ffn + 2 * prefix * d + 2 * src * d) + d * vocab
+        cross_kv = layers * 2 * src * d * d if past == 0 else 0  # K and V of the source, on the first call only
+        self.flops[kind] += 2.0 * rows * (t * per_position + cross_kv)
+        return out
+
+
+def profile(args: argparse.Namespace) -> None:
+    """Roofline of the decoding and the scaling tables, for the quals runtime on the fp32 bundle."""
+    from quals.scorer import Scorer
+
+    cfg = json.loads((Path(args.checkpoint) / "config.json").read_text())
+    records = [json.loads(line) for line in Path(args.inputs).read_text(encoding="utf-8").splitlines()]
+    search = dict(search="hf", diversity=0.5, min_length=9, max_length=62, length_penalty=1.0)
+
+    def per_summary(scorer, recs, per_call: int = 1) -> float:
+        scorer.score([recs[0]["source"]], [recs[0]["summary"]])  # warm-up
+        times = []
+        for i in range(0, len(recs), per_call):
+            chunk = recs[i : i + per_call]
+            t0 = time.perf_counter()
+            scorer.score([r["source"] for r in chunk], [r["summary"] for r in chunk])
+            times.append((time.perf_counter() - t0) / len(chunk))
+        return statistics.median(times)
+
+    out: dict = {"gemm_peak_flops": gemm_peak(args.threads, 2048, 2048, 2048),
+                 "lm_head_gemm_flops": gemm_peak(args.threads, args.beams, cfg["d_model"], cfg["vocab_size"])}
+    scorer = Scorer.load(args.bundle, threads=args.threads, num_beams=args.beams, num_groups=args.beams, **search)
+    meter = DecoderMeter(scorer.engine.decoder, cfg)
+    t0 = time.perf_counter()
+    for r in records:
+        scorer.score([r["source"]], [r["summary"]])
+    out["total_seconds"] = time.perf_counter() - t0
+    out["decoder_seconds"], out["decoder_flops"] = dict(meter.seconds), dict(meter.flops)
+    scorer.engine.decoder.run = meter.run  # the tables below are timed without the meter
+
+    sub = records[: min(4, len(records))]
+    out["beams"] = {b: per_summary(Scorer.load(args.bundle, threads=args.threads, num_beams=b, num_groups=b,
+                                               **search), sub) for b in (10, 30, 60)}
+    limit = cfg["max_position_embeddings"] - 2
+    long_source = " ".join(r["source"] for r in records)
+    lengths = sorted({min(n, limit) for n in (128, 256, 512, 1024)})  # the model's limit stands in for longer
+    out["source_tokens"] = {}
+    for n in lengths:
+        sc = Scorer.load(args.bundle, threads=args.threads, num_beams=args.beams, num_groups=args.beams,
+                         max_source_tokens=min(n, limit), **search)
+        recs = [{"source": long_source, "summary": r["summary"]} for r in sub]
+        out["source_tokens"][n] = per_summary(sc, recs)
+    out["per_call"] = {k: per_summary(scorer, records, k) for k in (1, 4, len(records))}
+    json.dump(out, sys.stdout)
+
+
+def print_profile(p: dict) -> None:
+    search_s, search_f = p["decoder_seconds"]["search"], p["decoder_flops"]["search"]
+    peak = p["gemm_peak_flops"]
+    print(f"roofline: GEMM peak (ORT MatMul 2048^3 fp32) {peak / 1e9:.0f} GFLOP/s; "
+          f"LM-head-shaped GEMM {p['lm_head_gemm_flops'] / 1e9:.0f} GFLOP/s")
+    print(f"  search decoder calls: {search_f / 1e9:.1f} GFLOP in {search_s:.2f} s inside ONNX Runtime = "
+          f"{search_f / search_s / 1e9:.0f} GFLOP/s ({search_f / search_s / peak:.0%} of peak); "
+          f"over the whole scoring time {p['total_seconds']:.2f} s: "
+          f"{(search_f + p['decoder_flops']['teacher']) / p['total_seconds'] / peak:.0%} of peak")
+    print("  beams (= groups)   " + "  ".join(f"{k}: {v:.3f} s" for k, v in p["beams"].items()))
+    print("  source tokens      " + "  ".join(f"{k}: {v:.3f} s" for k, v in p["source_tokens"].items()))
+    print("  summaries per call " + "  ".join(f"{k}: {v:.3f} s" for k, v in p["per_call"].items()))
+
+
 def _digest_pairs(pairs) -> str:
     """A fingerprint of the selected pairs' tokens, to show that the runners did the same work."""
     return hashlib.sha1(json.dumps([list(p.tokens) for p in pairs]).encode()).hexdigest()[:10]
@@ -236,6 +355,7 @@ def run_worker(runner: str, ckpt: Path, bundle: Path, inputs: Path, threads: int
            "--threads", str(threads), "--beams", str(beams)]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "TOKENIZERS_PARALLELISM": "false"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    sys.stderr.write(f"  {runner}: done\n")
     if proc.returncode != 0:
         raise SystemExit(f"{runner} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -245,7 +365,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd")
     w = sub.add_parser("worker")
-    w.add_argument("--runner", choices=RUNNERS + ("quals-int8",), required=True)
+    w.add_argument("--runner", choices=RUNNERS + ("quals-int8", "profile"), required=True)
     for a in ("--checkpoint", "--bundle", "--optimum-dir", "--inputs"):
         w.add_argument(a, required=True)
     w.add_argument("--threads", type=int, default=2)
@@ -255,9 +375,10 @@ def main() -> None:
     ap.add_argument("--beams", type=int, default=60)
     ap.add_argument("--models", default="default,base")
     ap.add_argument("--json", default=None, help="Also write every measurement here.")
+    ap.add_argument("--no-profile", action="store_true", help="Skip the roofline and scaling tables.")
     args = ap.parse_args()
     if args.cmd == "worker":
-        worker(args)
+        profile(args) if args.runner == "profile" else worker(args)
         return
 
     BUILD.mkdir(parents=True, exist_ok=True)
@@ -270,8 +391,14 @@ def main() -> None:
     for name in args.models.split(","):
         ckpt, bundle, desc = prepare_model(name)
         rows = {r: run_worker(r, ckpt, bundle, inputs, args.threads, args.beams) for r in RUNNERS}
+        if name == "default":
+            rows["quals-int8"] = run_worker("quals-int8", ckpt, INT8_BUNDLE, inputs, args.threads, args.beams)
         report["models"][name] = {"description": desc, "runners": rows}
         print_table(name, desc, rows, args.beams)
+        if not args.no_profile:
+            prof = run_worker("profile", ckpt, bundle, inputs, args.threads, args.beams)
+            report["models"][name]["profile"] = prof
+            print_profile(prof)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))
 
@@ -287,8 +414,9 @@ def print_table(name: str, desc: str, rows: dict, beams: int) -> None:
         steps = [s for s in row["steps"] if s is not None] or ref["steps"]
         rate = sum(s * beams for s in steps if s) / sum(row["times"])
         same = sum(a == b for a, b in zip(row["digests"], ref["digests"]))
+        same_txt = f"{same}/{len(row['digests'])}" if r != "quals-int8" else "- (int8 weights: other pairs)"
         print(f"{r:<10} {med:>17.3f} {med / base:>8.2f} {rate:>13.0f} {row['peak_rss_mb']:>12.0f} "
-              f"{row['peak_rss_mb'] / ref['peak_rss_mb']:>8.2f}  {same}/{len(row['digests'])}")
+              f"{row['peak_rss_mb'] / ref['peak_rss_mb']:>8.2f}  {same_txt}")
 
 
 if __name__ == "__main__":
