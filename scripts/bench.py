@@ -115,6 +115,8 @@ def sample_records(n: int, seed: int = 0) -> list[dict]:
     records = []
     for name in ("summeval", "polytope", "goyal21", "gofigure"):
         path = DATA / "eval" / f"{name}.jsonl"
+        if not path.is_file():
+            raise SystemExit(f"error: {path} not found; point QUALS_DATA at the shared data directory")
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         records.extend({"source": r["source"], "summary": r["summary"], "set": name} for r in rows)
     random.Random(seed).shuffle(records)
