@@ -100,7 +100,7 @@ def ckpt_max_source(ckpt: Path) -> int:
 
 def optimum_dir(ckpt: Path, bundle: Path) -> Path:
     """The bundle's ONNX files with the checkpoint's config, laid out as Optimum loads them."""
-    d = bundle.parent / (bundle.name + "-optimum")
+    d = BUILD / "optimum" / hashlib.sha1(str(bundle.resolve()).encode()).hexdigest()[:10]
     d.mkdir(parents=True, exist_ok=True)
     for f in list(bundle.glob("*.onnx")) + [ckpt / "config.json", ckpt / "generation_config.json"]:
         link = d / f.name
@@ -353,7 +353,8 @@ def _digest_pairs(pairs) -> str:
 # -- the driver ---------------------------------------------------------------------------------------
 def run_worker(runner: str, ckpt: Path, bundle: Path, inputs: Path, threads: int, beams: int) -> dict:
     cmd = [sys.executable, __file__, "worker", "--runner", runner, "--checkpoint", str(ckpt), "--bundle",
-           str(bundle), "--optimum-dir", str(optimum_dir(ckpt, bundle)), "--inputs", str(inputs),
+           str(bundle), "--optimum-dir", str(optimum_dir(ckpt, bundle) if runner == "optimum" else ""),
+           "--inputs", str(inputs),
            "--threads", str(threads), "--beams", str(beams)]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "TOKENIZERS_PARALLELISM": "false"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
