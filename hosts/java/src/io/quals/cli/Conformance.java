@@ -1,0 +1,223 @@
+package io.quals.cli;
+
+import io.quals.Options;
+import io.quals.PairScore;
+import io.quals.Quals;
+import io.quals.Result;
+import io.quals.TextCodec;
+import io.quals.json.Json;
+import io.quals.search.Hypothesis;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Replays conformance vectors (runtime/conformance.py) through this host and reports every difference.
+ *
+ * <p>Usage: Conformance [--root DIR] [--bundle NAME=PATH]... [--ort LIB] VECTORS_JSON...
+ * Tokenizer and decoding vectors must match exactly; for each case and run: encoder ids, hypothesis tokens,
+ * span-valid and selected indices, pair strings and tokens exactly; log-probs and scores within the file's
+ * tolerance. One JSON summary line per file; exit status 1 on any failure.
+ */
+public final class Conformance {
+    private final List<String> diffs = new ArrayList<>();
+    private double tolLogprob, tolQuals, maxLogprob, maxQuals;
+    private int checked;
+
+    public static void main(String[] args) throws Exception {
+        Path root = Path.of("");
+        Path ort = null;
+        Map<String, String> bundles = new HashMap<>();
+        List<Path> files = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--root": root = Path.of(args[++i]); break;
+                case "--ort": ort = Path.of(args[++i]); break;
+                case "--bundle": {
+                    String[] kv = args[++i].split("=", 2);
+                    bundles.put(kv[0], kv[1]);
+                    break;
+                }
+                default: files.add(Path.of(args[i]));
+            }
+        }
+        if (files.isEmpty()) {
+            System.err.println("usage: Conformance [--root DIR] [--bundle NAME=PATH]... [--ort LIB] VECTORS_JSON...");
+            System.exit(2);
+        }
+        boolean ok = true;
+        for (Path f : files) ok &= new Conformance().check(f, root, bundles, ort);
+        System.exit(ok ? 0 : 1);
+    }
+
+    boolean check(Path file, Path root, Map<String, String> overrides, Path ort) throws Exception {
+        long t0 = System.nanoTime();
+        Map<String, Object> doc = Json.obj(Json.parse(Files.readString(file, StandardCharsets.UTF_8)));
+        if (!"quals-conformance".equals(doc.get("format")) || !Long.valueOf(1).equals(doc.get("format_version")))
+            throw new IllegalArgumentException(file + ": not a quals-conformance format_version 1 file");
+        Map<String, Object> b = Json.obj(doc.get("bundle"));
+        String name = (String) b.get("name");
+        Path bundle = overrides.containsKey(name) ? Path.of(overrides.get(name)) : root.resolve((String) b.get("path"));
+        Map<String, Object> tol = Json.obj(doc.get("tolerance"));
+        tolLogprob = ((Number) tol.get("logprob")).doubleValue();
+        tolQuals = ((Number) tol.get("quals")).doubleValue();
+        try (Quals q = Quals.load(bundle, ort, 1)) {
+            String digest = q.bundle.digest();
+            if (!digest.equals(b.get("digest")))
+                diff("$.bundle.digest", digest, b.get("digest")); // vectors made from another bundle
+            List<Object> tokenization = Json.arr(doc.get("tokenization"));
+            for (int i = 0; i < tokenization.size(); i++) {
+                Map<String, Object> v = Json.obj(tokenization.get(i));
+                exact("$.tokenization[" + i + "] " + Json.write(v.get("text")), q.codec.textIds((String) v.get("text")),
+                        Json.ints(v.get("ids")));
+            }
+            List<Object> decoding = Json.arr(doc.get("decoding"));
+            for (int i = 0; i < decoding.size(); i++) {
+                Map<String, Object> v = Json.obj(decoding.get(i));
+                exact("$.decoding[" + i + "]", q.codec.decode(Json.ints(v.get("ids"))), v.get("text"));
+            }
+            List<Object> cases = Json.arr(doc.get("cases"));
+            for (int c = 0; c < cases.size(); c++) checkCase(q, Json.obj(cases.get(c)), "$.cases[" + c + "]");
+        }
+        Map<String, Object> summary = new LinkedHashMap<>();
+        summary.put("file", file.toString());
+        summary.put("bundle", bundle.toString());
+        summary.put("vectors_checked", checked);
+        summary.put("failures", diffs.size());
+        summary.put("max_abs_diff_logprob", maxLogprob);
+        summary.put("max_abs_diff_quals", maxQuals);
+        summary.put("seconds", Math.round((System.nanoTime() - t0) / 1e7) / 100.0);
+        System.out.println(Json.write(summary));
+        if (!diffs.isEmpty()) {
+            System.err.println("first differences in " + file + " (host value != expected):");
+            for (String d : diffs.subList(0, Math.min(25, diffs.size()))) System.err.println("  " + d);
+        }
+        return diffs.isEmpty();
+    }
+
+    private void checkCase(Quals q, Map<String, Object> c, String path) {
+        String source = (String) c.get("source"), summary = (String) c.get("summary");
+        path += "(" + c.get("name") + ")";
+        Map<String, Object> encoded = Json.obj(c.get("encoded"));
+        Options dflt = q.options();
+        encodedEquals(path + ".encoded.source", q.encodeForModel(source, dflt), encoded.get("source"));
+        encodedEquals(path + ".encoded.summary", q.encodeForModel(summary, dflt), encoded.get("summary"));
+        List<Object> runs = Json.arr(c.get("runs"));
+        for (int r = 0; r < runs.size(); r++) {
+            Map<String, Object> run = Json.obj(runs.get(r));
+            String rp = path + ".runs[" + r + "]";
+            Options o = q.options(Json.obj(run.get("options")));
+            Result res = q.score(source, summary, o);
+            checked++;
+            checkRun(res, run, rp);
+        }
+    }
+
+    private void encodedEquals(String path, TextCodec.Encoded got, Object expected) {
+        checked++;
+        if (expected == null || got == null) {
+            if (expected != got) diff(path, got == null ? null : Arrays.toString(got.ids), expected);
+            return;
+        }
+        Map<String, Object> e = Json.obj(expected);
+        exact(path + ".ids", got.ids, Json.ints(e.get("ids")));
+        exact(path + ".n_text_tokens", got.nTextTokens, ((Number) e.get("n_text_tokens")).intValue());
+        exact(path + ".truncated", got.truncated, e.get("truncated"));
+    }
+
+    private void checkRun(Result res, Map<String, Object> run, String path) {
+        List<Object> hyps = Json.arr(run.get("hypotheses"));
+        exact(path + ".hypotheses.length", res.hypotheses.size(), hyps.size());
+        for (int i = 0; i < Math.min(hyps.size(), res.hypotheses.size()); i++) {
+            Map<String, Object> e = Json.obj(hyps.get(i));
+            Hypothesis h = res.hypotheses.get(i);
+            String hp = path + ".hypotheses[" + i + "]";
+            if (!exact(hp + ".tokens", h.tokens, Json.ints(e.get("tokens")))) continue;
+            exact(hp + ".finished", h.finished, e.get("finished"));
+            close(hp + ".token_scores", h.tokenScores, Json.doubles(e.get("token_scores")), false);
+            close(hp + ".score", h.score, ((Number) e.get("score")).doubleValue(), false);
+        }
+        exact(path + ".span_valid", res.spanValid, Json.ints(run.get("span_valid")));
+        exact(path + ".selected", res.selected, Json.ints(run.get("selected")));
+        List<Object> pairs = Json.arr(run.get("pairs"));
+        exact(path + ".pairs.length", res.pairs.size(), pairs.size());
+        for (int i = 0; i < Math.min(pairs.size(), res.pairs.size()); i++) {
+            Map<String, Object> e = Json.obj(pairs.get(i));
+            PairScore p = res.pairs.get(i);
+            String pp = path + ".pairs[" + i + "]";
+            exact(pp + ".hypothesis", res.selected[i], ((Number) e.get("hypothesis")).intValue());
+            exact(pp + ".question", p.question, e.get("question"));
+            exact(pp + ".answer", p.answer, e.get("answer"));
+            exact(pp + ".tokens", p.tokens, Json.ints(e.get("tokens")));
+            exact(pp + ".sep_index", p.sepIndex, ((Number) e.get("sep_index")).intValue());
+            exact(pp + ".answer_index", p.answerIndex, Json.ints(e.get("answer_index")));
+            close(pp + ".logp_source", p.logpSource, Json.doubles(e.get("logp_source")), false);
+            close(pp + ".logp_summary", p.logpSummary, Json.doubles(e.get("logp_summary")), false);
+            close(pp + ".search_scores", p.searchScores, Json.doubles(e.get("search_scores")), false);
+            close(pp + ".s_x", p.sX, ((Number) e.get("s_x")).doubleValue(), true);
+            close(pp + ".s_y", p.sY, ((Number) e.get("s_y")).doubleValue(), true);
+            Map<String, Object> values = Json.obj(e.get("values"));
+            for (String v : PairScore.VARIANTS)
+                close(pp + ".values." + v, p.valueFor(v), ((Number) values.get(v)).doubleValue(), true);
+        }
+        Map<String, Object> r = Json.obj(run.get("result"));
+        String rp = path + ".result";
+        exact(rp + ".status", res.status, r.get("status"));
+        exact(rp + ".error", res.error, r.get("error"));
+        exact(rp + ".n_pairs", res.nPairs, num(r.get("n_pairs")));
+        exact(rp + ".n_hypotheses", res.nHypotheses, num(r.get("n_hypotheses")));
+        exact(rp + ".n_span_valid", res.nSpanValid, num(r.get("n_span_valid")));
+        exact(rp + ".source_tokens", res.sourceTokens, num(r.get("source_tokens")));
+        exact(rp + ".source_truncated", res.sourceTruncated, r.get("source_truncated"));
+        exact(rp + ".summary_tokens", res.summaryTokens, num(r.get("summary_tokens")));
+        exact(rp + ".summary_truncated", res.summaryTruncated, r.get("summary_truncated"));
+        Map<String, Object> qv = Json.obj(r.get("quals"));
+        for (String v : PairScore.VARIANTS) {
+            Double got = res.qualsFor(v);
+            Object want = qv.get(v);
+            if (got == null || want == null) {
+                if (got != null || want != null) diff(rp + ".quals." + v, got, want);
+            } else {
+                close(rp + ".quals." + v, got, ((Number) want).doubleValue(), true);
+            }
+        }
+    }
+
+    private static Integer num(Object o) {
+        return o == null ? null : ((Number) o).intValue();
+    }
+
+    private void diff(String path, Object got, Object want) {
+        diffs.add(path + ": " + (got instanceof int[] ? Arrays.toString((int[]) got) : Json.write(got)) + " != "
+                + (want instanceof int[] ? Arrays.toString((int[]) want) : Json.write(want)));
+    }
+
+    private boolean exact(String path, Object got, Object want) {
+        boolean eq = got instanceof int[] && want instanceof int[] ? Arrays.equals((int[]) got, (int[]) want)
+                : java.util.Objects.equals(got, want);
+        if (!eq) diff(path, got, want);
+        return eq;
+    }
+
+    private void close(String path, double[] got, double[] want, boolean quals) {
+        if (got.length != want.length) {
+            diff(path + ".length", got.length, want.length);
+            return;
+        }
+        for (int i = 0; i < got.length; i++) close(path + "[" + i + "]", got[i], want[i], quals);
+    }
+
+    private void close(String path, double got, double want, boolean quals) {
+        double d = Math.abs(got - want);
+        if (got == want) d = 0; // equal infinities
+        if (quals) maxQuals = Math.max(maxQuals, d);
+        else maxLogprob = Math.max(maxLogprob, d);
+        if (!(d <= (quals ? tolQuals : tolLogprob))) diff(path, got, want);
+    }
+}
