@@ -19,7 +19,7 @@ from quals.cli import default_model
 from quals.conformance import vectors
 from quals.scorer import Scorer
 
-HOSTS = ("java",)
+HOSTS = ("java", "csharp")
 SKIPPED = 77
 
 
