@@ -93,17 +93,19 @@ def export_bundle(
         raise ExportError(f"{src}: no fast tokenizer (tokenizer.json) could be built")
     backend = tok.backend_tokenizer
 
-    sep_token = separator or next((c for c in SEPARATOR_CANDIDATES if backend.token_to_id(c) is not None), None)
-    if sep_token is None or backend.token_to_id(sep_token) is None:
-        raise ExportError(
-            f"separator {sep_token!r} is not in the vocabulary; pass the QA separator token with --separator"
-        )
-    sep_id = backend.token_to_id(sep_token)
     eos = config.eos_token_id
     pad = config.pad_token_id
     start = config.decoder_start_token_id
     if eos is None or pad is None or start is None:
         raise ExportError("the config must define eos_token_id, pad_token_id and decoder_start_token_id")
+    sep_token = separator or _pick_separator(tok, backend, reserved={eos, pad, start})
+    if sep_token is None or backend.token_to_id(sep_token) is None:
+        raise ExportError(
+            f"separator {sep_token!r} is not in the vocabulary; pass the QA separator token with --separator"
+        )
+    sep_id = backend.token_to_id(sep_token)
+    if sep_id in (eos, pad, start):
+        raise ExportError(f"separator {sep_token!r} (id {sep_id}) is also EOS, pad or the decoder start token")
     if max_source_tokens is None:
         positions = getattr(config, "max_position_embeddings", None)
         # BART: the authors' limit, max_positions - 2 text tokens (+ EOS); T5 has no position table.
@@ -183,6 +185,16 @@ def export_bundle(
         _write(stage, manifest)
         _publish(stage, out)
     return manifest
+
+
+def _pick_separator(tok, backend, reserved: set[int]) -> str | None:
+    """The tokenizer's own sep_token when it is a token of its own (a QAGen checkpoint saved with
+    sep_token=[unused0]), else the first known QA separator in the vocabulary. BART's and BERT's sep_token
+    is their EOS ([SEP], </s>), which can never separate question from answer."""
+    for c in (getattr(tok, "sep_token", None), *SEPARATOR_CANDIDATES):
+        if c is not None and backend.token_to_id(c) is not None and backend.token_to_id(c) not in reserved:
+            return c
+    return None
 
 
 def _publish(stage: Path, out: Path) -> None:

@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +90,10 @@ def prepare_model(name: str) -> tuple[Path, Path, str]:
     else:
         raise SystemExit(f"unknown model {name!r}")
     if not (bundle / "quals.json").is_file():
-        export_bundle(ckpt, bundle, max_source_tokens=ckpt_max_source(ckpt), overwrite=True)
+        print(f"exporting {ckpt} -> {bundle} (once)", flush=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the tracer's warnings say nothing about the benchmark
+            export_bundle(ckpt, bundle, max_source_tokens=ckpt_max_source(ckpt), overwrite=True)
     return ckpt, bundle, desc
 
 
@@ -222,7 +226,7 @@ def worker(args: argparse.Namespace) -> None:
         steps.append(n_steps)
         digests.append(digest)
         values.append(q)
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = peak_rss_mb()
     json.dump({"runner": args.runner, "times": times, "steps": steps, "digests": digests, "quals": values,
                "peak_rss_mb": rss_mb}, sys.stdout)
 
@@ -295,14 +299,13 @@ def profile(args: argparse.Namespace) -> None:
     search = dict(search="hf", diversity=0.5, min_length=9, max_length=62, length_penalty=1.0)
 
     def per_summary(scorer, recs, per_call: int = 1) -> float:
+        """Mean seconds per summary over `recs`, scored `per_call` records per `score` call."""
         scorer.score([recs[0]["source"]], [recs[0]["summary"]])  # warm-up
-        times = []
+        t0 = time.perf_counter()
         for i in range(0, len(recs), per_call):
             chunk = recs[i : i + per_call]
-            t0 = time.perf_counter()
             scorer.score([r["source"] for r in chunk], [r["summary"] for r in chunk])
-            times.append((time.perf_counter() - t0) / len(chunk))
-        return statistics.median(times)
+        return (time.perf_counter() - t0) / len(recs)
 
     out: dict = {"gemm_peak_flops": gemm_peak(args.threads, 2048, 2048, 2048),
                  "lm_head_gemm_flops": gemm_peak(args.threads, args.beams, cfg["d_model"], cfg["vocab_size"])}
@@ -340,9 +343,18 @@ def print_profile(p: dict) -> None:
           f"{search_f / search_s / 1e9:.0f} GFLOP/s ({search_f / search_s / peak:.0%} of peak); "
           f"over the whole scoring time {p['total_seconds']:.2f} s: "
           f"{(search_f + p['decoder_flops']['teacher']) / p['total_seconds'] / peak:.0%} of peak")
-    print("  beams (= groups)   " + "  ".join(f"{k}: {v:.3f} s" for k, v in p["beams"].items()))
-    print("  source tokens      " + "  ".join(f"{k}: {v:.3f} s" for k, v in p["source_tokens"].items()))
-    print("  summaries per call " + "  ".join(f"{k}: {v:.3f} s" for k, v in p["per_call"].items()))
+    for label, key in (("beams (= groups)", "beams"), ("source tokens", "source_tokens"),
+                       ("summaries per call", "per_call")):
+        print(f"  mean s/summary by {label:<19}" + "  ".join(f"{k}: {v:.3f} s" for k, v in p[key].items()))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS. VmHWM, not ru_maxrss: Linux keeps ru_maxrss across fork + exec, so a worker
+    would report its parent's peak (e.g. the driver's, after an export) when that is larger."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _digest_pairs(pairs) -> str:

@@ -48,3 +48,22 @@ def test_export_refuses_unknown_separator_and_non_empty_target(checkpoint_for, t
     (tmp_path / "b" / "x").write_text("keep me")
     with pytest.raises(ExportError, match="not empty"):
         export_bundle(checkpoint_for("bart"), tmp_path / "b")
+
+
+def test_export_refuses_a_separator_that_is_eos(checkpoint_for, tmp_path):
+    from quals.export import ExportError, export_bundle
+
+    with pytest.raises(ExportError, match="is also EOS, pad or the decoder start token"):
+        export_bundle(checkpoint_for("bart"), tmp_path / "a", separator="</s>")
+
+
+def test_separator_is_never_a_reserved_token():
+    """A BERT-vocabulary QAGen: [SEP] is EOS, so the tokenizer's own sep_token ([unused0]) must win."""
+    from types import SimpleNamespace
+
+    from quals.export.exporter import _pick_separator
+
+    vocab = {"[SEP]": 102, "[unused0]": 1, "[PAD]": 0}
+    backend = SimpleNamespace(token_to_id=vocab.get)
+    assert _pick_separator(SimpleNamespace(sep_token="[unused0]"), backend, {102, 0}) == "[unused0]"
+    assert _pick_separator(SimpleNamespace(sep_token="[SEP]"), backend, {102, 0}) is None
