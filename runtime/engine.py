@@ -36,14 +36,8 @@ def log_softmax(x: np.ndarray, *, inplace: bool = False) -> np.ndarray:
     if not inplace or x.dtype != np.float32:
         x = np.array(x, dtype=np.float32)
     np.subtract(x, x.max(axis=-1, keepdims=True), out=x)
-    lse = np.log(_sum_exp(x))
-    np.subtract(x, lse, out=x)
+    np.subtract(x, np.log(np.exp(x).sum(axis=-1, keepdims=True)), out=x)  # one scratch array: exp(x)
     return x
-
-
-def _sum_exp(shifted: np.ndarray) -> np.ndarray:
-    """Σ exp over the last axis, keepdims, with one scratch array of the input's size."""
-    return np.exp(shifted).sum(axis=-1, keepdims=True)
 
 
 def pick_log_probs(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -249,5 +243,4 @@ class DecoderState:
         }
         self.n = n
         self.steps += 1
-        logits = outs["logits"]
-        return log_softmax(logits[:, -1, :] if logits.shape[1] == 1 else logits[:, -1, :].copy(), inplace=True)
+        return log_softmax(outs["logits"][:, -1, :], inplace=True)  # a fresh output of this call: ours to overwrite

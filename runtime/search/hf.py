@@ -136,10 +136,8 @@ def hf_group_beam_search(
             break
         # A done group's rows only emit pad, which the penalty counts from `current`, not from log-probs:
         # drop them from the next step (the rows of a live group descend from rows of the same group).
-        position = np.full(n, -1, dtype=np.int64)
-        position[active] = np.arange(len(active))
         active = np.flatnonzero(np.repeat([not h.done for h in groups], m))
-        parents = position[reorder[active]]
+        parents = logp.position[reorder[active]]
     for g, hyps in enumerate(groups):
         if hyps.done:
             continue
