@@ -7,6 +7,7 @@ Exit codes: 0 every record was scored (a summary without QA pairs is a result, n
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ import click
 from . import __version__
 from .errors import BundleError, ProviderError, QualsError
 from .io import FORMATS, BadRecord, RecordWriter, guess_format, read_records
+from .parallel import ScorerPool, WorkerError, threads_per_worker
 from .score import VARIANTS
 from .scorer import STATUS_ERROR, Scorer, error_result
 
@@ -59,6 +61,37 @@ def _fail(exc: QualsError) -> None:
     click.echo(f"error: {exc}", err=True)
     code = EXIT_BUNDLE if isinstance(exc, (BundleError, ProviderError)) else 2
     sys.exit(code)
+
+
+@contextlib.contextmanager
+def _runner(model, provider: str, threads: int | None, workers: int, *, allow_cpu_fallback: bool = False, **overrides):
+    """(runner, signature, options): a Scorer, or a pool of `workers` processes scoring with the same options.
+
+    The bundle, provider and options are checked here, in this process, before any worker starts.
+    """
+    path = _model_path(model)
+    try:
+        scorer = Scorer.load(path, provider, allow_cpu_fallback=allow_cpu_fallback,
+                             threads=threads_per_worker(workers, threads), **overrides)
+    except QualsError as exc:
+        _fail(exc)
+    signature, options = scorer.signature(), scorer.options
+    if workers <= 1:
+        yield scorer, signature, options
+        return
+    del scorer  # the workers hold the sessions
+    with ScorerPool(path, workers, options, provider=provider, allow_cpu_fallback=allow_cpu_fallback,
+                    threads=threads) as pool:
+        yield pool, signature, options
+
+
+def _worker_died(exc: WorkerError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(EXIT_RECORD_ERRORS)
+
+
+WORKERS_HELP = ("Scoring processes, each with its own copy of the model (same numbers as 1; threads default to "
+                "the cores shared out).")
 
 
 def search_options(f):
@@ -122,6 +155,7 @@ def main(verbose: int) -> None:
 @click.option("--provider", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--allow-cpu-fallback", is_flag=True, help="Run on CPU (with a warning) when CUDA cannot be used.")
 @click.option("--threads", type=int, default=None, help="ONNX Runtime intra-op threads (default: all cores).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help=WORKERS_HELP)
 @click.option(
     "--variant",
     type=click.Choice(["paper", "clean", "ans_lm"]),
@@ -149,6 +183,7 @@ def score(
     provider,
     allow_cpu_fallback,
     threads,
+    workers,
     variant,
     max_pairs,
     max_source_tokens,
@@ -163,21 +198,6 @@ def score(
     """
     if (source_text is None) != (summary_text is None):
         raise click.UsageError("--source-text and --summary-text go together")
-    try:
-        scorer = Scorer.load(
-            _model_path(model),
-            provider,
-            allow_cpu_fallback=allow_cpu_fallback,
-            threads=threads,
-            variant=variant,
-            max_pairs=max_pairs,
-            max_source_tokens=max_source_tokens,
-            **_search_overrides(search_kw),
-        )
-    except QualsError as exc:
-        _fail(exc)
-    if show_signature:
-        click.echo(scorer.signature(), err=True)
     if source_text is not None:
         records = [{"source": source_text, "summary": summary_text}]
         fmt = fmt or "jsonl"
@@ -185,25 +205,34 @@ def score(
         fmt = fmt or guess_format(input_)
         with click.open_file(input_, "rb") as stream:
             records = list(read_records(stream, fmt))
+    overrides = dict(variant=variant, max_pairs=max_pairs, max_source_tokens=max_source_tokens,
+                     **_search_overrides(search_kw))
     n_errors = 0
-    with click.open_file(output, "w", encoding="utf-8", lazy=False) as out:
+    with _runner(model, provider, threads, workers, allow_cpu_fallback=allow_cpu_fallback, **overrides) as (
+        runner, signature, options
+    ), click.open_file(output, "w", encoding="utf-8", lazy=False) as out:
+        if show_signature:
+            click.echo(signature, err=True)
         writer = RecordWriter(out, fmt, fields=_output_fields(records, details, fmt))
         show_bar = progress and sys.stderr.isatty() and len(records) > 1
+        batches = [records[lo : lo + batch_size] for lo in range(0, len(records), batch_size)]
+        good = [[r for r in b if not isinstance(r, BadRecord)] for b in batches]
         with click.progressbar(length=len(records), label="scoring", file=sys.stderr, hidden=not show_bar) as bar:
-            for lo in range(0, len(records), batch_size):
-                batch = records[lo : lo + batch_size]
-                good = [r for r in batch if not isinstance(r, BadRecord)]
-                results = iter(
-                    scorer.score([r["source"] for r in good], [r["summary"] for r in good], progress=bar.update)
-                )
-                for rec in batch:
-                    if isinstance(rec, BadRecord):
-                        result, fields = error_result(rec.reason, scorer.options.variant), rec.fields
-                        bar.update(1)
-                    else:
-                        result, fields = next(results), rec
-                    n_errors += result.status == STATUS_ERROR
-                    writer.write(_output_record(fields, result, details))
+            scored = runner.score_batches((([r["source"] for r in g], [r["summary"] for r in g]) for g in good),
+                                          bar.update)
+            try:
+                for batch, results in zip(batches, scored):
+                    results = iter(results)
+                    for rec in batch:
+                        if isinstance(rec, BadRecord):
+                            result, fields = error_result(rec.reason, options.variant), rec.fields
+                            bar.update(1)
+                        else:
+                            result, fields = next(results), rec
+                        n_errors += result.status == STATUS_ERROR
+                        writer.write(_output_record(fields, result, details))
+            except WorkerError as exc:
+                _worker_died(exc)
     if n_errors:
         click.echo(f"quals: {n_errors} of {len(records)} record(s) could not be scored (status: error)", err=True)
         sys.exit(EXIT_RECORD_ERRORS)
@@ -233,11 +262,12 @@ def score(
 @click.option("--scores", "scores_out", default=None, help="Write one JSONL line per scored record here.")
 @click.option("--provider", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--threads", type=int, default=None, help="ONNX Runtime intra-op threads (default: all cores).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help=WORKERS_HELP)
 @click.option("--max-pairs", type=int, default=None, help="Selection cap (authors: 10).")
 @click.option("--progress/--no-progress", default=True, help="Progress bar on stderr (only on a terminal).")
 @search_options
 def evaluate(model, benchmarks, variants, limit, seed, n_resamples, json_out, scores_out, provider, threads,
-             max_pairs, progress, **search_kw):
+             workers, max_pairs, progress, **search_kw):
     """Agreement of QUALS with human labels: a table per benchmark and per origin, with 95% bootstrap CIs.
 
     Binary labels get ROC-AUC and balanced accuracy (at the threshold that maximises it on the same data,
@@ -252,24 +282,27 @@ def evaluate(model, benchmarks, variants, limit, seed, n_resamples, json_out, sc
         raise click.UsageError("--limit must be >= 1")
     variants = list(variants) or ["paper", "clean"]
     try:
-        scorer = Scorer.load(_model_path(model), provider, threads=threads, max_pairs=max_pairs,
-                             **_search_overrides(search_kw))
         sets = [ev.subsample(ev.load_benchmark(p), limit, seed) for p in benchmarks]
     except QualsError as exc:
         _fail(exc)
     records = [r for s in sets for r in s]
-    click.echo(f"signature: {scorer.signature()}", err=True)
-    t0 = time.perf_counter()
-    show_bar = progress and sys.stderr.isatty()
-    with click.progressbar(length=len(records), label="scoring", file=sys.stderr, hidden=not show_bar) as bar:
-        scored = ev.score_records(scorer, records, variants, progress=bar.update)
-    seconds = time.perf_counter() - t0
+    overrides = dict(max_pairs=max_pairs, **_search_overrides(search_kw))
+    with _runner(model, provider, threads, workers, **overrides) as (runner, signature, _):
+        click.echo(f"signature: {signature}", err=True)
+        t0 = time.perf_counter()
+        show_bar = progress and sys.stderr.isatty()
+        with click.progressbar(length=len(records), label="scoring", file=sys.stderr, hidden=not show_bar) as bar:
+            try:
+                scored = ev.score_records(runner, records, variants, progress=bar.update)
+            except WorkerError as exc:
+                _worker_died(exc)
+        seconds = time.perf_counter() - t0
     rows = ev.report(scored, variants, n_resamples=n_resamples, seed=seed)
     click.echo(ev.format_table(rows))
     click.echo(f"{len(records)} records in {seconds:.0f} s ({seconds / max(1, len(records)):.2f} s/record)", err=True)
     if json_out:
-        doc = {"signature": scorer.signature(), "benchmarks": list(benchmarks), "limit": limit, "seed": seed,
-               "bootstrap": n_resamples, "seconds": seconds, "rows": [r.to_dict() for r in rows]}
+        doc = {"signature": signature, "benchmarks": list(benchmarks), "limit": limit, "seed": seed,
+               "bootstrap": n_resamples, "seconds": seconds, "workers": workers, "rows": [r.to_dict() for r in rows]}
         Path(json_out).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     if scores_out:
         with open(scores_out, "w", encoding="utf-8") as f:

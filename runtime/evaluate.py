@@ -22,6 +22,7 @@ import numpy as np
 
 from . import metrics
 from .errors import InputError
+from .parallel import ScorerPool
 from .score import quals as quals_of
 from .scorer import STATUS_ERROR, STATUS_NO_PAIRS, Scorer
 
@@ -144,17 +145,18 @@ class ScoredRecord:
 
 
 def score_records(
-    scorer: Scorer,
+    runner: Scorer | ScorerPool,
     records: Sequence[Record],
     variants: Sequence[str],
     *,
     batch_size: int = 16,
     progress: Callable[[int], None] | None = None,
 ) -> list[ScoredRecord]:
+    """Score every record once (in one process or a pool's workers: the same numbers) and keep each variant."""
+    chunks = [records[i : i + batch_size] for i in range(0, len(records), batch_size)]
+    batches = (([r.source for r in c], [r.summary for r in c]) for c in chunks)
     out = []
-    for i in range(0, len(records), batch_size):
-        chunk = records[i : i + batch_size]
-        results = scorer.score([r.source for r in chunk], [r.summary for r in chunk], progress=progress)
+    for chunk, results in zip(chunks, runner.score_batches(batches, progress)):
         for r, res in zip(chunk, results):
             scores = {v: quals_of(res.pairs, v) for v in variants}
             out.append(ScoredRecord(r, res.status, scores, res.n_pairs, res.error))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,6 +173,15 @@ class Scorer:
         for group in by_source.values():
             self._guard_group(group, self._rescore_on_source, group)
         return [w.result for w in works]
+
+    def score_batches(
+        self,
+        batches: Iterable[tuple[Sequence[str], Sequence[str]]],
+        progress: Callable[[int], None] | None = None,
+    ) -> Iterator[list[Result]]:
+        """The Results of each (sources, summaries) batch, in order (the shape of `ScorerPool.score_batches`)."""
+        for sources, summaries in batches:
+            yield self.score(sources, summaries, progress=progress)
 
     def score_one(self, source: str, summary: str) -> Result:
         return self.score([source], [summary])[0]
