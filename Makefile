@@ -78,12 +78,14 @@ evaluate-default: venv
 	mkdir -p build/eval
 	for b in int8 fp32; do \
 		$(VENV)/bin/quals evaluate --model build/default-$$b $(foreach s,$(EVAL_SETS),--benchmark $(DATA)/eval/$(s).jsonl) \
-			$(EVAL_FLAGS) --json build/eval/dev-$$b.json --scores build/eval/dev-$$b.scores.jsonl || exit 1; \
+			$(EVAL_FLAGS) --workers 2 --threads 1 --json build/eval/dev-$$b.json \
+			--scores build/eval/dev-$$b.scores.jsonl || exit 1; \
 	done
 	$(VENV)/bin/python -m quals.train.synthetic --data $(DATA) --out build/eval/synthetic.jsonl
-	$(VENV)/bin/quals evaluate --model build/default-int8 --benchmark build/eval/synthetic.jsonl --no-progress \
+	$(VENV)/bin/quals evaluate --model build/default-int8 --benchmark build/eval/synthetic.jsonl --no-progress --workers 2 \
 		--json build/eval/synthetic-int8.json --scores build/eval/synthetic-int8.scores.jsonl
 	$(VENV)/bin/python -m quals.train.qa_quality --model build/default-int8 --json build/eval/xquad.json > /dev/null
+	$(VENV)/bin/python -m quals.train.qa_quality --model build/default-fp32 --json build/eval/xquad-fp32.json > /dev/null
 
 # Every record of the four development sets, with the int8 and the fp32 bundle (the quantization choice), in
 # 2 worker processes of 1 thread each (about 20 + 35 minutes on 2 CPU cores).
@@ -99,6 +101,7 @@ ship-default: venv
 	rm -rf models/default && mkdir -p models/default
 	cp build/default-int8/* models/default/
 	$(VENV)/bin/python -m quals.train.card --bundle models/default --work build/train-default --reports build/eval
+	$(VENV)/bin/python -m quals.train.card --readme README.md --reports build/eval
 
 # The shipped model on the four development sets (a stratified sample of EVAL_LIMIT records each).
 evaluate: venv-rt

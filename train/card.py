@@ -21,26 +21,126 @@ def _load(path: Path):
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
+def _est(e: dict | None, digits: int = 3) -> str:
+    """`value [low, high]` of a report's metric, `-` when it was not computed."""
+    if not e or e["value"] is None or e["value"] != e["value"]:
+        return "-"
+    lo, hi = e["ci95"]
+    v = f"{e['value']:.3f}"
+    return f"{v} [{lo:.{digits}f}, {hi:.{digits}f}]" if lo == lo else v
+
+
+def _describe(report: dict) -> str:
+    workers = report.get("workers", 1)
+    return (f"`{report['signature']}`; limit {report.get('limit') or 'none'} per benchmark, seed {report['seed']}, "
+            f"{report['seconds']:.0f} s" + (f" with {workers} worker processes" if workers > 1 else ""))
+
+
 def _table(report: dict | None, title: str) -> list[str]:
     if not report:
         return [f"*{title}: not measured.*", ""]
-    out = [f"**{title}** (`{report['signature']}`; limit {report.get('limit') or 'none'} per benchmark, "
-           f"seed {report['seed']}, {report['seconds']:.0f} s)", "",
+    out = [f"**{title}** ({_describe(report)})", "",
            "| benchmark | origin | variant | n | no pairs | ROC-AUC [95% CI] | bal. acc. | Spearman |",
            "|---|---|---|---|---|---|---|---|"]
-
-    def est(m, k):
-        e = m.get(k)
-        if not e or e["value"] is None or e["value"] != e["value"]:
-            return "-"
-        lo, hi = e["ci95"]
-        return f"{e['value']:.3f} [{lo:.3f}, {hi:.3f}]" if lo == lo else f"{e['value']:.3f}"
-
     for r in report["rows"]:
         m = r["metrics"]
         out.append(f"| {r['benchmark']} | {r['origin']} | {r['variant']} | {r['n']} | {r['n_no_pairs']} | "
-                   f"{est(m, 'roc_auc')} | {est(m, 'bacc')} | {est(m, 'spearman')} |")
+                   f"{_est(m.get('roc_auc'))} | {_est(m.get('bacc'))} | {_est(m.get('spearman'))} |")
     return out + [""]
+
+
+def _auc(report: dict) -> dict[tuple[str, str, str], float]:
+    return {(r["benchmark"], r["origin"], r["variant"]): r["metrics"]["roc_auc"]["value"]
+            for r in report["rows"] if r["metrics"].get("roc_auc")}
+
+
+def quantization_cost(int8: dict, fp32: dict) -> tuple[float, tuple[str, str, str] | None]:
+    """The largest ROC-AUC lost by int8 against fp32 over the benchmarks (origin all) and variants, and where."""
+    a, b = _auc(int8), _auc(fp32)
+    keys = [k for k in a if k in b and k[1] == "all"]
+    if not keys:
+        return float("nan"), None
+    worst = max(keys, key=lambda k: b[k] - a[k])
+    return b[worst] - a[worst], worst
+
+
+def _quantization_table(int8: dict | None, fp32: dict | None) -> list[str]:
+    if not (int8 and fp32):
+        return ["*int8 vs fp32: not measured on the same records.*", ""]
+    a, b = _auc(int8), _auc(fp32)
+    out = ["| benchmark | origin | paper: int8 | fp32 | int8 − fp32 | clean: int8 | fp32 | int8 − fp32 |",
+           "|---|---|---|---|---|---|---|---|"]
+    for bench, origin in dict.fromkeys((k[0], k[1]) for k in a if (k[0], k[1], "paper") in b):
+        cells = []
+        for v in ("paper", "clean"):
+            k = (bench, origin, v)
+            cells += [f"{a[k]:.3f}", f"{b[k]:.3f}", f"{a[k] - b[k]:+.3f}"] if k in a and k in b else ["-"] * 3
+        out.append(f"| {bench} | {origin} | " + " | ".join(cells) + " |")
+    return out + [""]
+
+
+def readme_block(reports: Path) -> str:
+    """The README's measured section, from the same reports as the card (between its markers)."""
+    full, fp32 = _load(reports / "dev-int8-full.json"), _load(reports / "dev-fp32-full.json")
+    syn, qa = _load(reports / "synthetic-int8.json"), _load(reports / "xquad.json")
+    if not full:
+        return "*Not measured yet: run `make evaluate-default-full`.*"
+    n = sum(r["n"] for r in full["rows"] if r["origin"] == "all" and r["variant"] == "paper")
+    workers = full.get("workers", 1)
+    lines = [
+        f"Every record of the four development sets, the shipped int8 model, the authors' search "
+        f"(`{full['signature']}`), `make evaluate-default-full`: {n} records in {full['seconds'] / 60:.0f} min "
+        f"on 2 CPU cores ({workers} worker process{'es' if workers > 1 else ''}). Binary labels (1 = consistent); "
+        "95% bootstrap intervals (1,000 resamples):",
+        "",
+        "| benchmark | origin | n | no pairs | ROC-AUC, paper | ROC-AUC, clean | bal. acc., paper |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    rows = {(r["benchmark"], r["origin"], r["variant"]): r for r in full["rows"]}
+    for (bench, origin, v), r in rows.items():
+        if v != "paper":
+            continue
+        clean = rows.get((bench, origin, "clean"), {"metrics": {}})
+        lines.append(f"| {bench} | {origin} | {r['n']} | {r['n_no_pairs']} | {_est(r['metrics'].get('roc_auc'), 2)} | "
+                     f"{_est(clean['metrics'].get('roc_auc'), 2)} | {_est(r['metrics'].get('bacc'), 2)} |")
+    lines += ["", "int8 (shipped, 55 MB) against the fp32 export of the same checkpoint, every record, ROC-AUC:", ""]
+    lines += _quantization_table(full, fp32)
+    if fp32:
+        cost, where = quantization_cost(full, fp32)
+        lines += [f"The largest loss from int8 is {cost:+.3f} AUC ({where[0]}, {where[2]} variant)"
+                  if where else "No common rows.", ""]
+    if syn:
+        r = {x["variant"]: x for x in syn["rows"] if x["origin"] == "all"}
+        text = (f"Synthetic check ({r['paper']['n'] // 2} held-out pool documents: the lead vs the same lead with "
+                "one name, number or date swapped for one absent from the source): ROC-AUC "
+                f"{_est(r['paper']['metrics']['roc_auc'], 2)} paper, {_est(r['clean']['metrics']['roc_auc'], 2)} clean")
+        paired = reports / "synthetic-int8.scores.jsonl"
+        if paired.is_file():
+            from .synthetic import paired_accuracy
+
+            acc = paired_accuracy(paired)
+            text += ("; the lead scores above its own corruption for "
+                     + " and ".join(f"{a['paired_accuracy']:.1%} ({v})" for v, a in acc.items()) + " of the documents")
+        lines += [text + ".", ""]
+    if qa:
+        lines += [f"QA generation on XQuAD-en (never trained on): {qa['span_rate']:.1%} of the generated pairs have an "
+                  f"answer that is a span of the context ({qa['n_hypotheses_with_split']} pairs, "
+                  f"{qa['n_contexts_generated']} contexts); gold pairs cost {qa['gold_nll_per_token']:.2f} nats per "
+                  "token (the model asks cloze-style questions, not SQuAD's).", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+README_BEGIN, README_END = "<!-- measured: begin (python -m quals.train.card --readme README.md) -->", \
+    "<!-- measured: end -->"
+
+
+def update_readme(readme: Path, reports: Path) -> None:
+    text = readme.read_text(encoding="utf-8")
+    if README_BEGIN not in text or README_END not in text:
+        raise SystemExit(f"{readme}: no measured-section markers")
+    head, rest = text.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    readme.write_text(head + README_BEGIN + "\n" + readme_block(reports) + README_END + tail, encoding="utf-8")
 
 
 def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
@@ -51,7 +151,7 @@ def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
     vals = [h for h in hist if "val_nll" in h]
     opts = stats.get("options", {})
     sizes = {f.name: f.stat().st_size for f in sorted(bundle_dir.iterdir()) if f.suffix == ".onnx"}
-    qa = _load(reports / "xquad.json")
+    qa, qa32 = _load(reports / "xquad.json"), _load(reports / "xquad-fp32.json")
     export_diff = m.validation.get("max_abs_logprob_diff", float("nan"))
     int8_diff = m.validation.get("int8_vs_fp32_max_abs_logprob_diff", float("nan"))
     int8_mean = m.validation.get("int8_vs_fp32_mean_abs_logprob_diff", float("nan"))
@@ -109,8 +209,12 @@ def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
         "best on the same data). Records with no QA pair have no score and are left out (counted).",
         "",
         *_table(_load(reports / "dev-int8-full.json"), "int8 bundle (shipped), every record"),
-        *_table(_load(reports / "dev-int8.json"), "int8 bundle (shipped), stratified sample"),
-        *_table(_load(reports / "dev-fp32.json"), "fp32 bundle, the same sample"),
+        "**int8 vs fp32, every record, ROC-AUC** (the quantization choice: int8 ships if it loses at most 0.01)",
+        "",
+        *_quantization_table(_load(reports / "dev-int8-full.json"), _load(reports / "dev-fp32-full.json")),
+        *_table(_load(reports / "dev-fp32-full.json"), "fp32 bundle, every record"),
+        *_table(_load(reports / "dev-int8.json"), "int8 bundle (shipped), the stratified sample that "
+                "`make evaluate` scores (100 records per set)"),
         *_table(_load(reports / "synthetic-int8.json"), "Synthetic check: lead vs same lead with a swapped "
                 "name/number/date (held-out pool documents)"),
     ]
@@ -126,7 +230,9 @@ def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
         lines += [
             f"QA generation on XQuAD-en (held out): span rate {qa['span_rate']:.3f} "
             f"({qa['n_hypotheses_with_split']} hypotheses on {qa['n_contexts_generated']} contexts); "
-            f"gold-pair NLL {qa['gold_nll_per_token']:.3f} per token over {qa['n_gold_pairs']} pairs.",
+            f"gold-pair NLL {qa['gold_nll_per_token']:.3f} per token over {qa['n_gold_pairs']} pairs"
+            + (f" (fp32 bundle: span rate {qa32['span_rate']:.3f}, gold-pair NLL {qa32['gold_nll_per_token']:.3f})."
+               if qa32 else "."),
             "",
             "| generated question | answer | gold question | gold answer |",
             "|---|---|---|---|",
@@ -146,7 +252,9 @@ def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
         "- Not calibrated: compare scores of one model and one set of search settings only.",
         "",
         "## Reproduce",
-        "`make train-default` (data, training, export, int8), then `make evaluate-default` and `make card`.",
+        "`make train-default` (data, training, export, int8), `make evaluate-default evaluate-default-full` "
+        "(samples, synthetic check, XQuAD, then every record with both bundles), then `make ship-default` (copies the "
+        "int8 bundle here, writes this card and the README's measured section).",
         "",
     ]
     path = bundle_dir / CARD_NAME
@@ -161,8 +269,13 @@ def main() -> None:
     p.add_argument("--bundle", type=Path, default=Path("models/default"))
     p.add_argument("--work", type=Path, default=Path("build/train-default"))
     p.add_argument("--reports", type=Path, default=Path("build/eval"))
+    p.add_argument("--readme", type=Path, default=None, help="Rewrite this README's measured section instead.")
     a = p.parse_args()
-    print(write_card(a.bundle, a.work, a.reports))
+    if a.readme:
+        update_readme(a.readme, a.reports)
+        print(a.readme)
+    else:
+        print(write_card(a.bundle, a.work, a.reports))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,52 @@
+"""The model card's and README's measured sections are written from the evaluation reports, never typed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from quals.train import card
+
+
+def _report(aucs: dict[tuple[str, str, str], float], seconds: float = 60.0, workers: int = 2) -> dict:
+    rows = [{"benchmark": b, "origin": o, "variant": v, "label_kind": "binary", "n": 10, "n_no_pairs": 1,
+             "n_errors": 0, "metrics": {"roc_auc": {"value": a, "ci95": [a - 0.1, a + 0.1]},
+                                        "bacc": {"value": 0.6, "ci95": [0.5, 0.7]}}, "bacc_threshold": -1.0}
+            for (b, o, v), a in aucs.items()]
+    return {"signature": "quals|bundle:x", "benchmarks": [], "limit": None, "seed": 0, "bootstrap": 10,
+            "seconds": seconds, "workers": workers, "rows": rows}
+
+
+INT8 = {("s", "all", "paper"): 0.78, ("s", "all", "clean"): 0.79, ("p", "all", "paper"): 0.60,
+        ("p", "all", "clean"): 0.65, ("p", "xsum", "paper"): 0.40, ("p", "xsum", "clean"): 0.41}
+FP32 = {("s", "all", "paper"): 0.77, ("s", "all", "clean"): 0.80, ("p", "all", "paper"): 0.62,
+        ("p", "all", "clean"): 0.64, ("p", "xsum", "paper"): 0.50, ("p", "xsum", "clean"): 0.41}
+
+
+def test_quantization_cost_is_the_worst_pooled_loss():
+    cost, where = card.quantization_cost(_report(INT8), _report(FP32))
+    # p/xsum loses 0.10 but is a per-origin row; the pooled rows decide (p, paper: 0.62 -> 0.60).
+    assert where == ("p", "all", "paper") and cost == pytest.approx(0.02)
+
+
+def test_readme_block_and_update(tmp_path):
+    (tmp_path / "dev-int8-full.json").write_text(json.dumps(_report(INT8)))
+    (tmp_path / "dev-fp32-full.json").write_text(json.dumps(_report(FP32)))
+    block = card.readme_block(tmp_path)
+    assert "| p | xsum | 10 | 1 | 0.400 [0.30, 0.50] | 0.410 [0.31, 0.51] | 0.600 [0.50, 0.70] |" in block
+    assert "| p | all | 0.600 | 0.620 | -0.020 | 0.650 | 0.640 | +0.010 |" in block
+    assert "+0.020 AUC (p, paper variant)" in block
+    assert "2 worker processes" in block
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\nbefore\n{card.README_BEGIN}\nold numbers\n{card.README_END}\nafter\n")
+    card.update_readme(readme, tmp_path)
+    text = readme.read_text()
+    assert "old numbers" not in text and block in text
+    assert text.startswith("# x\nbefore\n") and text.endswith(f"{card.README_END}\nafter\n")
+    readme.write_text("no markers")
+    with pytest.raises(SystemExit, match="markers"):
+        card.update_readme(readme, tmp_path)
+
+
+def test_readme_block_without_reports_says_so(tmp_path):
+    assert "Not measured yet" in card.readme_block(tmp_path)
