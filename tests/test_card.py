@@ -35,7 +35,7 @@ def test_readme_block_and_update(tmp_path):
     block = card.readme_block(tmp_path)
     assert "| p | xsum | 10 | 1 | 0.400 [0.30, 0.50] | 0.410 [0.31, 0.51] | 0.600 [0.50, 0.70] |" in block
     assert "| p | all | 0.600 | 0.620 | -0.020 | 0.650 | 0.640 | +0.010 |" in block
-    assert "+0.020 AUC (p, paper variant)" in block
+    assert "+0.020 AUC (p, paper variant): over the 0.01" in block
     assert "2 worker processes" in block
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\nbefore\n{card.README_BEGIN}\nold numbers\n{card.README_END}\nafter\n")

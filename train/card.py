@@ -79,6 +79,17 @@ def _quantization_table(int8: dict | None, fp32: dict | None) -> list[str]:
     return out + [""]
 
 
+def _cost_line(int8: dict | None, fp32: dict | None) -> list[str]:
+    if not (int8 and fp32):
+        return []
+    cost, where = quantization_cost(int8, fp32)
+    if where is None:
+        return []
+    verdict = "within" if cost <= 0.01 else "over"
+    return [f"The largest loss from int8 is {cost:+.3f} AUC ({where[0]}, {where[2]} variant): {verdict} the 0.01 "
+            "the project allows.", ""]
+
+
 def readme_block(reports: Path) -> str:
     """The README's measured section, from the same reports as the card (between its markers)."""
     full, fp32 = _load(reports / "dev-int8-full.json"), _load(reports / "dev-fp32-full.json")
@@ -89,7 +100,8 @@ def readme_block(reports: Path) -> str:
     workers = full.get("workers", 1)
     lines = [
         f"Every record of the four development sets, the shipped int8 model, the authors' search "
-        f"(`{full['signature']}`), `make evaluate-default-full`: {n} records in {full['seconds'] / 60:.0f} min "
+        f"(`{full['signature']}`: build/default-int8, the ONNX files of models/default), "
+        f"`make evaluate-default-full`: {n} records in {full['seconds'] / 60:.0f} min "
         f"on 2 CPU cores ({workers} worker process{'es' if workers > 1 else ''}). Binary labels (1 = consistent); "
         "95% bootstrap intervals (1,000 resamples):",
         "",
@@ -105,10 +117,7 @@ def readme_block(reports: Path) -> str:
                      f"{_est(clean['metrics'].get('roc_auc'), 2)} | {_est(r['metrics'].get('bacc'), 2)} |")
     lines += ["", "int8 (shipped, 55 MB) against the fp32 export of the same checkpoint, every record, ROC-AUC:", ""]
     lines += _quantization_table(full, fp32)
-    if fp32:
-        cost, where = quantization_cost(full, fp32)
-        lines += [f"The largest loss from int8 is {cost:+.3f} AUC ({where[0]}, {where[2]} variant)"
-                  if where else "No common rows.", ""]
+    lines += _cost_line(full, fp32)
     if syn:
         r = {x["variant"]: x for x in syn["rows"] if x["origin"] == "all"}
         text = (f"Synthetic check ({r['paper']['n'] // 2} held-out pool documents: the lead vs the same lead with "
@@ -212,6 +221,7 @@ def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
         "**int8 vs fp32, every record, ROC-AUC** (the quantization choice: int8 ships if it loses at most 0.01)",
         "",
         *_quantization_table(_load(reports / "dev-int8-full.json"), _load(reports / "dev-fp32-full.json")),
+        *_cost_line(_load(reports / "dev-int8-full.json"), _load(reports / "dev-fp32-full.json")),
         *_table(_load(reports / "dev-fp32-full.json"), "fp32 bundle, every record"),
         *_table(_load(reports / "dev-int8.json"), "int8 bundle (shipped), the stratified sample that "
                 "`make evaluate` scores (100 records per set)"),
@@ -250,6 +260,9 @@ def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
         "its questions are often the summary sentence with a wh-word. QUALS differences therefore lean on "
         "how well the source supports the copied sentence and its answer.",
         "- Not calibrated: compare scores of one model and one set of search settings only.",
+        "- int8 quantizes activations with one scale per decoder call; on every development record it loses more "
+        "AUC against fp32 than the 0.01 allowed (table above), but fp32 does not fit the 60 MB git budget. "
+        "8-bit weight-only quantization (MatMulNBits) cut the mean |Δ log p| to 0.040 in a trial; not shipped yet.",
         "",
         "## Reproduce",
         "`make train-default` (data, training, export, int8), `make evaluate-default evaluate-default-full` "
