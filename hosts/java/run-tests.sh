@@ -41,6 +41,6 @@ run io.quals.cli.Conformance --root "$root" "${overrides[@]}" "${files[@]}" || s
 run io.quals.cli.ErrorChecks build/test-bundles/v6/bundle-bart || status=1
 # A fixed, pre-touched heap, so that RSS growth measures native leaks and not the JVM growing its heap.
 java -Xms256m -Xmx256m -XX:+AlwaysPreTouch -Djava.library.path="$out" -cp "$out/classes" \
-  io.quals.cli.MemoryCheck build/test-bundles/v6/bundle-bart 1000 20 || status=1
+  io.quals.cli.MemoryCheck build/test-bundles/v6/bundle-bart 2000 20 || status=1
 [ $status -eq 0 ] && echo "hosts/java: all passed" || echo "hosts/java: FAILED" >&2
 exit $status
