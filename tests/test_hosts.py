@@ -1,7 +1,7 @@
 """The Java and C# hosts replay the conformance vectors of the default bundle and the tiny test bundles.
 
 Each host's `run-tests.sh` builds it from source into build/hosts/, checks every vector file given (ids and
-hypotheses exact, log-probs and QUALS within 1e-4) and runs its memory check (1,000 records in one process).
+hypotheses exact, log-probs and QUALS within 1e-4) and runs its memory check (1,000-2,000 records in one process).
 Exit status 77 means the host's toolchain is missing: a skip on a developer machine, a failure in CI
 (QUALS_REQUIRE_HOSTS=1, set by .ci/run).
 """
