@@ -15,6 +15,7 @@ from quals.bundle import load_bundle
 from quals.export import rehash
 
 CARD_NAME = "MODEL_CARD.md"
+MAX_INT8_AUC_LOSS = 0.01  # int8 ships only if it loses at most this much ROC-AUC against fp32 (issue 4)
 
 
 def _load(path: Path):
@@ -85,9 +86,9 @@ def _cost_line(int8: dict | None, fp32: dict | None) -> list[str]:
     cost, where = quantization_cost(int8, fp32)
     if where is None:
         return []
-    verdict = "within" if cost <= 0.01 else "over"
-    return [f"The largest loss from int8 is {cost:+.3f} AUC ({where[0]}, {where[2]} variant): {verdict} the 0.01 "
-            "the project allows.", ""]
+    verdict = "within" if cost <= MAX_INT8_AUC_LOSS else "over"
+    return [f"The largest loss from int8 is {cost:+.3f} AUC ({where[0]}, {where[2]} variant): {verdict} the "
+            f"{MAX_INT8_AUC_LOSS} the project allows.", ""]
 
 
 def readme_block(reports: Path) -> str:
@@ -164,6 +165,8 @@ def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
     export_diff = m.validation.get("max_abs_logprob_diff", float("nan"))
     int8_diff = m.validation.get("int8_vs_fp32_max_abs_logprob_diff", float("nan"))
     int8_mean = m.validation.get("int8_vs_fp32_mean_abs_logprob_diff", float("nan"))
+    full8, full32 = _load(reports / "dev-int8-full.json"), _load(reports / "dev-fp32-full.json")
+    cost = quantization_cost(full8, full32)[0] if full8 and full32 else float("nan")
     lines = [
         "# quals default QAGen model",
         "",
@@ -217,12 +220,13 @@ def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
         "Human-judged development sets (SummaC-style binary labels; balanced accuracy at the threshold that is "
         "best on the same data). Records with no QA pair have no score and are left out (counted).",
         "",
-        *_table(_load(reports / "dev-int8-full.json"), "int8 bundle (shipped), every record"),
-        "**int8 vs fp32, every record, ROC-AUC** (the quantization choice: int8 ships if it loses at most 0.01)",
+        *_table(full8, "int8 bundle (shipped), every record"),
+        f"**int8 vs fp32, every record, ROC-AUC** (the quantization choice: int8 ships if it loses at most "
+        f"{MAX_INT8_AUC_LOSS})",
         "",
-        *_quantization_table(_load(reports / "dev-int8-full.json"), _load(reports / "dev-fp32-full.json")),
-        *_cost_line(_load(reports / "dev-int8-full.json"), _load(reports / "dev-fp32-full.json")),
-        *_table(_load(reports / "dev-fp32-full.json"), "fp32 bundle, every record"),
+        *_quantization_table(full8, full32),
+        *_cost_line(full8, full32),
+        *_table(full32, "fp32 bundle, every record"),
         *_table(_load(reports / "dev-int8.json"), "int8 bundle (shipped), the stratified sample that "
                 "`make evaluate` scores (100 records per set)"),
         *_table(_load(reports / "synthetic-int8.json"), "Synthetic check: lead vs same lead with a swapped "
@@ -260,9 +264,10 @@ def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
         "its questions are often the summary sentence with a wh-word. QUALS differences therefore lean on "
         "how well the source supports the copied sentence and its answer.",
         "- Not calibrated: compare scores of one model and one set of search settings only.",
-        "- int8 quantizes activations with one scale per decoder call; on every development record it loses more "
-        "AUC against fp32 than the 0.01 allowed (table above), but fp32 does not fit the 60 MB git budget. "
-        "8-bit weight-only quantization (MatMulNBits) cut the mean |Δ log p| to 0.040 in a trial; not shipped yet.",
+        *([f"- int8 quantizes activations with one scale per decoder call; over the development records it loses "
+           f"{cost:.3f} AUC against fp32, more than the {MAX_INT8_AUC_LOSS} allowed, but fp32 does not fit the 60 MB "
+           "git budget. In a trial, 8-bit weight-only quantization (MatMulNBits) cut the mean |Δ log p| about 4x; "
+           "not shipped yet."] if cost > MAX_INT8_AUC_LOSS else []),
         "",
         "## Reproduce",
         "`make train-default` (data, training, export, int8), `make evaluate-default evaluate-default-full` "
