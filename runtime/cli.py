@@ -420,8 +420,11 @@ def export(src, out, separator, max_source_tokens, decoder, atol, overwrite):
 @main.command()
 @click.argument("src", type=click.Path(exists=True, file_okay=False))
 @click.argument("out", type=click.Path(file_okay=False))
+@click.option("--method", type=click.Choice(["weight-int8", "dynamic-int8"]), default="weight-int8", show_default=True,
+              help="weight-int8: 8-bit weights in blocks of 32, fp32 activations (needs onnxruntime >= 1.22). "
+                   "dynamic-int8: int8 weights per channel, activations quantised per call.")
 @click.option("--overwrite", is_flag=True, help="Replace the files of an existing OUT.")
-def quantize(src, out, overwrite):
+def quantize(src, out, method, overwrite):
     """Write an int8 copy of the fp32 bundle SRC (exported with --decoder split) to OUT, merged decoder."""
     try:
         from quals.export import quantize_bundle
@@ -429,12 +432,13 @@ def quantize(src, out, overwrite):
         click.echo(f"error: quantisation needs the export extra (pip install 'quals[export]'): {exc}", err=True)
         sys.exit(EXIT_EXPORT)
     try:
-        manifest = quantize_bundle(src, out, overwrite=overwrite)
+        manifest = quantize_bundle(src, out, method=method, overwrite=overwrite)
     except QualsError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_EXPORT)
     diff = manifest.validation["int8_vs_fp32_max_abs_logprob_diff"]
-    click.echo(f"quantized {src} -> {out} (int8); max |log p(int8) - log p(fp32)| = {diff:.3g}")
+    mean = manifest.validation["int8_vs_fp32_mean_abs_logprob_diff"]
+    click.echo(f"quantized {src} -> {out} ({method}); |log p(int8) - log p(fp32)|: max {diff:.3g}, mean {mean:.3g}")
 
 
 @main.command()

@@ -19,7 +19,7 @@ import numpy as np
 import onnxruntime as ort
 
 from .bundle import Bundle
-from .errors import ProviderError
+from .errors import BundleError, ProviderError
 
 log = logging.getLogger("quals")
 
@@ -74,7 +74,13 @@ def make_session(path, provider: str, allow_fallback: bool, threads: int | None)
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
     providers = [wanted] if wanted == PROVIDERS["cpu"] else [wanted, PROVIDERS["cpu"]]
-    sess = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
+    try:
+        sess = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
+    except Exception as exc:  # onnxruntime's own exception types live in a private module
+        raise BundleError(
+            f"{path.name}: onnxruntime {ort.__version__} cannot load it ({type(exc).__name__}: {exc}). "
+            "Bundles quantised with weight-int8 (the default model) need onnxruntime >= 1.22."
+        ) from exc
     if sess.get_providers()[0] != wanted:
         # onnxruntime-gpu without working CUDA libraries silently runs on CPU: say so, or refuse.
         if not allow_fallback:

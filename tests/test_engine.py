@@ -90,3 +90,13 @@ def test_search_scores_without_penalty_are_teacher_forced_logprobs(any_bundle, s
     forced = scorer.engine.teacher_forced(enc, [h.tokens for h in hyps])
     for h, lp in zip(hyps, forced):
         np.testing.assert_allclose(h.token_scores, lp, atol=1e-4)
+
+
+def test_a_model_this_onnxruntime_cannot_load_is_a_bundle_error(tmp_path):
+    from quals.engine import make_session
+    from quals.errors import BundleError
+
+    bad = tmp_path / "encoder_model.onnx"
+    bad.write_bytes(b"not an onnx graph")
+    with pytest.raises(BundleError, match=r"encoder_model.onnx: onnxruntime .* cannot load it"):
+        make_session(bad, "cpu", allow_fallback=False, threads=1)
