@@ -36,6 +36,7 @@ def test_readme_block_and_update(tmp_path):
     assert "| p | xsum | 10 | 1 | 0.400 [0.30, 0.50] | 0.410 [0.31, 0.51] | 0.600 [0.50, 0.70] |" in block
     assert "| p | all | 0.600 | 0.620 | -0.020 | 0.650 | 0.640 | +0.010 |" in block
     assert "+0.020 AUC (p, paper variant): over the 0.01" in block
+    assert "Also measured" not in block and "Against the targets" not in block  # no such reports, no such names
     assert "2 worker processes" in block
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\nbefore\n{card.README_BEGIN}\nold numbers\n{card.README_END}\nafter\n")
@@ -50,3 +51,17 @@ def test_readme_block_and_update(tmp_path):
 
 def test_readme_block_without_reports_says_so(tmp_path):
     assert "Not measured yet" in card.readme_block(tmp_path)
+
+
+def test_targets_and_other_methods_are_derived_from_the_reports(tmp_path):
+    aucs = {("summeval", "all", "paper"): 0.76, ("polytope", "all", "paper"): 0.69}
+    (tmp_path / "dev-int8-full.json").write_text(json.dumps(_report(aucs)))
+    (tmp_path / "dev-fp32-full.json").write_text(json.dumps(_report({k: v + 0.005 for k, v in aucs.items()})))
+    (tmp_path / "dev-dynamic-int8-full.json").write_text(json.dumps(_report({k: v - 0.02 for k, v in aucs.items()})))
+    (tmp_path / "synthetic-int8.json").write_text(json.dumps(_report({("synthetic", "all", "paper"): 0.93,
+                                                                      ("synthetic", "all", "clean"): 0.95})))
+    block = card.readme_block(tmp_path)
+    assert "+0.005 AUC (summeval, paper variant): within the 0.01" in block
+    assert "dynamic-int8 loses up to +0.025 AUC (summeval, paper variant)" in block
+    assert ("summeval 0.760 ≥ 0.75 (met); polytope 0.690 < 0.7 (missed); synthetic check 0.930 ≥ 0.9 (met)"
+            in block)
