@@ -33,9 +33,12 @@ log = logging.getLogger("quals.export")
 METHODS = ("weight-int8", "dynamic-int8")
 
 
-def quantize_bundle(src: str | Path, out: str | Path, *, method: str = "weight-int8",
+def quantize_bundle(src: str | Path, out: str | Path, *, method: str = "weight-int8", block_size: int | None = None,
                     overwrite: bool = False) -> Manifest:
-    """Write an int8 copy of the split-decoder fp32 bundle `src` to `out` (merged decoder)."""
+    """Write an int8 copy of the split-decoder fp32 bundle `src` to `out` (merged decoder).
+
+    block_size: values per scale for weight-int8 (a power of two >= 16; default 32).
+    """
     from optimum.onnx import merge_decoders
 
     src, out = Path(src), Path(out)
@@ -45,13 +48,16 @@ def quantize_bundle(src: str | Path, out: str | Path, *, method: str = "weight-i
         raise ExportError(f"{src}: quantisation needs a bundle exported with --decoder split")
     if method not in METHODS:
         raise ExportError(f"unknown quantization method {method!r}; choose one of {', '.join(METHODS)}")
+    if block_size is not None and (method != "weight-int8" or block_size < 16 or block_size & (block_size - 1)):
+        raise ExportError(f"block size {block_size}: only weight-int8 takes one, a power of two >= 16")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise ExportError(f"{out}: exists and is not empty (pass overwrite=True / --overwrite)")
     with tempfile.TemporaryDirectory(prefix="quals-int8-") as tmp:
         tmp = Path(tmp)
         stage = tmp / "bundle"
         stage.mkdir()
-        done = {role: _QUANTIZERS[method](bundle.file(role), tmp / m.files[role])
+        opts = {"block_size": block_size} if block_size else {}
+        done = {role: _QUANTIZERS[method](bundle.file(role), tmp / m.files[role], **opts)
                 for role in ("encoder", "decoder", "decoder_with_past")}
         shutil.copy2(tmp / m.files["encoder"], stage / m.files["encoder"])
         merge_decoders(tmp / m.files["decoder"], tmp / m.files["decoder_with_past"],
@@ -83,15 +89,16 @@ def _dynamic_int8(src: Path, dst: Path) -> dict:
             "activations": "int8, one scale per call"}
 
 
-def _weight_int8(src: Path, dst: Path) -> dict:
+def _weight_int8(src: Path, dst: Path, block_size: int | None = None) -> dict:
     import onnx
 
     from .weight_int8 import BLOCK, quantize_graph
 
+    block_size = block_size or BLOCK
     model = onnx.load(str(src))
-    r = quantize_graph(model, block=BLOCK, accuracy_level=4)
+    r = quantize_graph(model, block=block_size, accuracy_level=4)
     onnx.save(model, str(dst))
-    return {"tool": "quals.export.weight_int8 (MatMulNBits, bits 8)", "block_size": BLOCK, "accuracy_level": 4,
+    return {"tool": "quals.export.weight_int8 (MatMulNBits, bits 8)", "block_size": block_size, "accuracy_level": 4,
             "activations": "fp32 in the graph; int8 per block of one row inside MatMulNBits",
             "graph": {"matmuls": r.matmuls, "gathers": r.gathers, "shared_tables": r.shared_tables,
                       "kept_fp32": r.kept_fp32}}

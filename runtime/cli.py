@@ -423,8 +423,10 @@ def export(src, out, separator, max_source_tokens, decoder, atol, overwrite):
 @click.option("--method", type=click.Choice(["weight-int8", "dynamic-int8"]), default="weight-int8", show_default=True,
               help="weight-int8: 8-bit weights in blocks of 32, fp32 activations (needs onnxruntime >= 1.22). "
                    "dynamic-int8: int8 weights per channel, activations quantised per call.")
+@click.option("--block-size", type=int, default=None,
+              help="weight-int8 only: values per scale, a power of two >= 16 (default 32).")
 @click.option("--overwrite", is_flag=True, help="Replace the files of an existing OUT.")
-def quantize(src, out, method, overwrite):
+def quantize(src, out, method, block_size, overwrite):
     """Write an int8 copy of the fp32 bundle SRC (exported with --decoder split) to OUT, merged decoder."""
     try:
         from quals.export import quantize_bundle
@@ -432,7 +434,7 @@ def quantize(src, out, method, overwrite):
         click.echo(f"error: quantisation needs the export extra (pip install 'quals[export]'): {exc}", err=True)
         sys.exit(EXIT_EXPORT)
     try:
-        manifest = quantize_bundle(src, out, method=method, overwrite=overwrite)
+        manifest = quantize_bundle(src, out, method=method, block_size=block_size, overwrite=overwrite)
     except QualsError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_EXPORT)

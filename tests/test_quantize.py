@@ -48,3 +48,14 @@ def test_cli_quantize(bundle_for, tmp_path):
     assert r.exit_code == 0 and "dynamic-int8" in r.output, r.output
     r = CliRunner().invoke(main, ["quantize", str(bundle_for("bart")), str(tmp_path / "q2")])
     assert r.exit_code == 4 and "split" in r.output
+
+
+def test_block_size_is_checked_and_recorded(bundle_for, tmp_path):
+    from quals.export import ExportError, quantize_bundle
+
+    split = bundle_for("bart-split")
+    for method, block in (("dynamic-int8", 32), ("weight-int8", 24), ("weight-int8", 8)):
+        with pytest.raises(ExportError, match="block size"):
+            quantize_bundle(split, tmp_path / "x", method=method, block_size=block)
+    m = quantize_bundle(split, tmp_path / "b16", block_size=16)
+    assert m.provenance["quantization"]["block_size"] == 16
