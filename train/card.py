@@ -11,8 +11,10 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
 from quals.bundle import load_bundle
 from quals.export import rehash
+from quals.metrics import Estimate, bootstrap, roc_auc
 
 CARD_NAME = "MODEL_CARD.md"
 MAX_INT8_AUC_LOSS = 0.01  # int8 ships only if it loses at most this much ROC-AUC against fp32 (issue 4)
@@ -74,19 +76,51 @@ def quantization_cost(int8: dict, fp32: dict) -> tuple[float, tuple[str, str, st
     return b[worst] - a[worst], worst
 
 
-def _quantization_table(int8: dict | None, fp32: dict | None) -> list[str]:
+def paired_auc_differences(a: Path, b: Path, n_resamples: int = 1000) -> dict[tuple[str, str, str], Estimate]:
+    """ROC-AUC of a minus that of b on the records both scored, per (benchmark, origin, variant), with a 95%
+    interval from resampling records (the same records for both: the spread of the difference, not of each AUC).
+    a, b: --scores files of `quals evaluate`."""
+    def load(path: Path) -> dict:
+        rows = (json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip())
+        return {(r["benchmark"], r["id"]): r for r in rows if r["status"] == "ok"}
+
+    ra, rb = load(a), load(b)
+    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for k in ra.keys() & rb.keys():
+        for origin in ("all", ra[k]["origin"]):
+            groups.setdefault((k[0], origin), []).append(k)
+    out = {}
+    for (bench, origin), keys in sorted(groups.items()):
+        keys.sort()
+        labels = np.array([ra[k]["label"] for k in keys], dtype=np.float64)
+        for v in ("paper", "clean"):
+            pair = np.array([[ra[k]["quals"][v], rb[k]["quals"][v]] for k in keys], dtype=np.float64)
+            out[(bench, origin, v)] = bootstrap(
+                lambda s, y: roc_auc(s[:, 0], y) - roc_auc(s[:, 1], y), pair, labels, n_resamples=n_resamples)
+    return out
+
+
+def _diffs(reports: Path) -> dict[tuple[str, str, str], Estimate]:
+    a, b = reports / "dev-int8-full.scores.jsonl", reports / "dev-fp32-full.scores.jsonl"
+    return paired_auc_differences(a, b) if a.is_file() and b.is_file() else {}
+
+
+def _quantization_table(int8: dict | None, fp32: dict | None, diffs: dict | None = None) -> list[str]:
     if not (int8 and fp32):
         return ["*int8 vs fp32: not measured on the same records.*", ""]
-    a, b = _auc(int8), _auc(fp32)
-    out = ["| benchmark | origin | paper: int8 | fp32 | int8 − fp32 | clean: int8 | fp32 | int8 − fp32 |",
-           "|---|---|---|---|---|---|---|---|"]
+    a, b, diffs = _auc(int8), _auc(fp32), diffs or {}
+    out = ["| benchmark | origin | paper: int8 | fp32 | int8 − fp32 [95% CI] | clean: int8 | fp32 | "
+           "int8 − fp32 [95% CI] |", "|---|---|---|---|---|---|---|---|"]
     for bench, origin in dict.fromkeys((k[0], k[1]) for k in a if (k[0], k[1], "paper") in b):
         cells = []
         for v in ("paper", "clean"):
             k = (bench, origin, v)
-            cells += [f"{a[k]:.3f}", f"{b[k]:.3f}", f"{a[k] - b[k]:+.3f}"] if k in a and k in b else ["-"] * 3
+            d = diffs.get(k)
+            ci = f" [{d.low:+.3f}, {d.high:+.3f}]" if d is not None and d.low == d.low else ""
+            cells += [f"{a[k]:.3f}", f"{b[k]:.3f}", f"{a[k] - b[k]:+.3f}{ci}"] if k in a and k in b else ["-"] * 3
         out.append(f"| {bench} | {origin} | " + " | ".join(cells) + " |")
-    return out + [""]
+    return out + ["", "The interval resamples records, scored by both bundles: it is the spread of the "
+                  "difference, narrower than that of either AUC.", ""] if diffs else out + [""]
 
 
 def _cost_line(int8: dict | None, fp32: dict | None, reports: Path | None = None, shipped: str = "") -> list[str]:
@@ -155,7 +189,7 @@ def readme_block(reports: Path, bundle: Path | None = None) -> str:
     method, size = _shipped(bundle)
     lines += ["", f"int8 (shipped{f', {method}, {size:.0f} MB' if method else ''}) against the fp32 export of the "
               "same checkpoint, every record, ROC-AUC:", ""]
-    lines += _quantization_table(full, fp32)
+    lines += _quantization_table(full, fp32, _diffs(reports))
     lines += _cost_line(full, fp32, reports, method)
     lines += _targets_line(full, syn)
     if syn:
@@ -265,7 +299,7 @@ def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
         f"**int8 vs fp32, every record, ROC-AUC** (the quantization choice: int8 ships if it loses at most "
         f"{MAX_INT8_AUC_LOSS})",
         "",
-        *_quantization_table(full8, full32),
+        *_quantization_table(full8, full32, _diffs(reports)),
         *_cost_line(full8, full32, reports, method),
         *_table(full32, "fp32 bundle, every record"),
         *_table(_load(reports / "dev-int8.json"), "int8 bundle (shipped), the stratified sample that "
