@@ -236,7 +236,7 @@ class Scorer:
         w0.src = self.codec.encode(w0.source, self.options.max_source_tokens)
         enc = self.engine.encode(w0.src.ids)
         for w in group:
-            # Each record's pairs in their own decoder passes, never mixed with another record's: an int8
+            # Each record's pairs in their own decoder passes, never mixed with another record's: a dynamic-int8
             # bundle quantizes activations per call, so co-batched rows would change this record's numbers.
             logps = self.engine.teacher_forced(enc, [p.tokens for p in w.selected], max_rows=self.options.rescore_rows)
             w.src = w0.src
