@@ -1,9 +1,10 @@
 """8-bit block-wise weight-only quantisation of one ONNX graph (projections and embeddings).
 
-Every weight is stored as int8 in blocks of `block` values along the reduction axis, each block with its own
-fp32 scale; activations stay fp32 at the graph level (accuracy_level 4 lets the kernel quantise them per
-block of one row, so a row's numbers never depend on the other rows of the call). On the default model this
-is 4x closer to fp32 than dynamic int8 (per-channel weights, one activation scale per call).
+Every weight is stored as int8 in blocks of `block` values (default 16) along the reduction axis, each
+block with its own fp32 scale; activations stay fp32 at the graph level (accuracy_level 4 lets the kernel
+quantise them per block of one row, so a row's numbers never depend on the other rows of the call). On the
+default model the mean |log p| difference from fp32 is 0.027, against 0.158 for dynamic int8 (per-channel
+weights, one activation scale per call).
 
 - MatMul with a constant 2-D weight -> com.microsoft MatMulNBits (bits 8; ONNX Runtime >= 1.22 on CPU).
 - Gather from a constant 2-D table (token and position embeddings) -> Gather of the same int8 blocks, then
@@ -22,7 +23,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-BLOCK = 32
+BLOCK = 16  # on the default model: mean |dlog p| vs fp32 0.027 (32: 0.037), 53 MB (32: 47 MB), same speed
 ZERO_POINT = 128  # MatMulNBits' default for 8 bits when no zero_points input is given
 
 

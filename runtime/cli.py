@@ -421,10 +421,10 @@ def export(src, out, separator, max_source_tokens, decoder, atol, overwrite):
 @click.argument("src", type=click.Path(exists=True, file_okay=False))
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--method", type=click.Choice(["weight-int8", "dynamic-int8"]), default="weight-int8", show_default=True,
-              help="weight-int8: 8-bit weights in blocks of 32, fp32 activations (needs onnxruntime >= 1.22). "
+              help="weight-int8: 8-bit weights in blocks of 16, fp32 activations (needs onnxruntime >= 1.22). "
                    "dynamic-int8: int8 weights per channel, activations quantised per call.")
 @click.option("--block-size", type=int, default=None,
-              help="weight-int8 only: values per scale, a power of two >= 16 (default 32).")
+              help="weight-int8 only: values per scale, a power of two >= 16 (default 16).")
 @click.option("--overwrite", is_flag=True, help="Replace the files of an existing OUT.")
 def quantize(src, out, method, block_size, overwrite):
     """Write an int8 copy of the fp32 bundle SRC (exported with --decoder split) to OUT, merged decoder."""

@@ -8,12 +8,13 @@ import pytest
 from quals.train import card
 
 
-def _report(aucs: dict[tuple[str, str, str], float], seconds: float = 60.0, workers: int = 2) -> dict:
+def _report(aucs: dict[tuple[str, str, str], float], seconds: float = 60.0, workers: int = 2,
+            signature: str = "quals|bundle:x") -> dict:
     rows = [{"benchmark": b, "origin": o, "variant": v, "label_kind": "binary", "n": 10, "n_no_pairs": 1,
              "n_errors": 0, "metrics": {"roc_auc": {"value": a, "ci95": [a - 0.1, a + 0.1]},
                                         "bacc": {"value": 0.6, "ci95": [0.5, 0.7]}}, "bacc_threshold": -1.0}
             for (b, o, v), a in aucs.items()]
-    return {"signature": "quals|bundle:x", "benchmarks": [], "limit": None, "seed": 0, "bootstrap": 10,
+    return {"signature": signature, "benchmarks": [], "limit": None, "seed": 0, "bootstrap": 10,
             "seconds": seconds, "workers": workers, "rows": rows}
 
 
@@ -57,12 +58,16 @@ def test_targets_and_other_methods_are_derived_from_the_reports(tmp_path):
     aucs = {("summeval", "all", "paper"): 0.76, ("polytope", "all", "paper"): 0.69}
     (tmp_path / "dev-int8-full.json").write_text(json.dumps(_report(aucs)))
     (tmp_path / "dev-fp32-full.json").write_text(json.dumps(_report({k: v + 0.005 for k, v in aucs.items()})))
-    (tmp_path / "dev-dynamic-int8-full.json").write_text(json.dumps(_report({k: v - 0.02 for k, v in aucs.items()})))
+    (tmp_path / "dev-dynamic-int8-full.json").write_text(
+        json.dumps(_report({k: v - 0.02 for k, v in aucs.items()}, signature="quals|bundle:dyn")))
+    # the same bundle as the shipped one under an alternative's name is not listed as an alternative
+    (tmp_path / "dev-weight-int8-b32-full.json").write_text(json.dumps(_report(aucs)))
     (tmp_path / "synthetic-int8.json").write_text(json.dumps(_report({("synthetic", "all", "paper"): 0.93,
                                                                       ("synthetic", "all", "clean"): 0.95})))
     block = card.readme_block(tmp_path)
     assert "+0.005 AUC (summeval, paper variant): within the 0.01" in block
     assert "dynamic-int8 loses up to +0.025 AUC (summeval, paper variant)" in block
+    assert "blocks of 32" not in block
     assert ("summeval 0.760 ≥ 0.75 (met); polytope 0.690 < 0.7 (missed); synthetic check 0.930 ≥ 0.9 (met)"
             in block)
 

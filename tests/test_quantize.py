@@ -57,5 +57,6 @@ def test_block_size_is_checked_and_recorded(bundle_for, tmp_path):
     for method, block in (("dynamic-int8", 32), ("weight-int8", 24), ("weight-int8", 8)):
         with pytest.raises(ExportError, match="block size"):
             quantize_bundle(split, tmp_path / "x", method=method, block_size=block)
-    m = quantize_bundle(split, tmp_path / "b16", block_size=16)
-    assert m.provenance["quantization"]["block_size"] == 16
+    assert quantize_bundle(split, tmp_path / "b16").provenance["quantization"]["block_size"] == 16  # default
+    m = quantize_bundle(split, tmp_path / "b32", block_size=32)
+    assert m.provenance["quantization"]["block_size"] == 32
