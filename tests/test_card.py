@@ -68,6 +68,9 @@ def test_targets_and_other_methods_are_derived_from_the_reports(tmp_path):
     assert "+0.005 AUC (summeval, paper variant): within the 0.01" in block
     assert "dynamic-int8 loses up to +0.025 AUC (summeval, paper variant)" in block
     assert "blocks of 32" not in block
+    (tmp_path / "dev-weight-int8-b32-full.json").write_text(
+        json.dumps(_report({k: v - 0.01 for k, v in aucs.items()}, signature="quals|bundle:b32")))
+    assert "weight-int8 with blocks of 32 loses up to +0.015 AUC" in card.readme_block(tmp_path)
     assert ("summeval 0.760 ≥ 0.75 (met); polytope 0.690 < 0.7 (missed); synthetic check 0.930 ≥ 0.9 (met)"
             in block)
 
