@@ -68,10 +68,7 @@ def quantize_graph(model: onnx.ModelProto, *, block: int = BLOCK, accuracy_level
     if any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for n in g.node for a in n.attribute):
         raise ValueError("graph has subgraphs (a merged decoder?): quantise the split decoders, then merge")
     inits = {t.name: t for t in g.initializer}
-    uses: dict[str, int] = {}
-    for n in g.node:
-        for x in n.input:
-            uses[x] = uses.get(x, 0) + 1
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     report = Report()
     packed: dict[str, tuple[str, str, int]] = {}  # digest of the [N, K] matrix -> (q name, scales name, K)
     new_inits: list[TensorProto] = []
@@ -118,7 +115,7 @@ def quantize_graph(model: onnx.ModelProto, *, block: int = BLOCK, accuracy_level
             report.kept_fp32.append(f"{n.input[0]} (Gather, axis {axis}, width {w.shape[1]})")
             continue
         qn, sn, k = blocks(n.input[0], w)
-        plan[i] = _gather_rows(n, qn, sn, k, new_inits)
+        plan[i] = _gather_rows(n, qn, sn, k, new_inits, opset)
         report.gathers += 1
     if not plan:
         return report
@@ -135,18 +132,22 @@ def quantize_graph(model: onnx.ModelProto, *, block: int = BLOCK, accuracy_level
     return report
 
 
-def _gather_rows(n: onnx.NodeProto, qn: str, sn: str, k: int, new_inits: list[TensorProto]) -> list[onnx.NodeProto]:
+def _gather_rows(n: onnx.NodeProto, qn: str, sn: str, k: int, new_inits: list[TensorProto],
+                 opset: int) -> list[onnx.NodeProto]:
     """Gather(table, ids) -> the same rows from the int8 blocks: (q[ids] - 128) * scales[ids], shape ids + [K]."""
     ids, out, p = n.input[1], n.output[0], f"{n.name or n.output[0]}_q8"
     consts = {f"{p}_zp": np.array(float(ZERO_POINT), dtype=np.float32), f"{p}_last": np.array([-1], dtype=np.int64),
               f"{p}_k": np.array([k], dtype=np.int64)}
     new_inits.extend(numpy_helper.from_array(v, name) for name, v in consts.items())
+    unsqueeze = (  # axes became an input in opset 13
+        helper.make_node("Unsqueeze", [f"{p}_scales", f"{p}_last"], [f"{p}_scales1"]) if opset >= 13
+        else helper.make_node("Unsqueeze", [f"{p}_scales"], [f"{p}_scales1"], axes=[-1]))
     return [
         helper.make_node("Gather", [qn, ids], [f"{p}_rows"], axis=0),  # ids + [K/block, block] uint8
         helper.make_node("Cast", [f"{p}_rows"], [f"{p}_rowsf"], to=TensorProto.FLOAT),
         helper.make_node("Sub", [f"{p}_rowsf", f"{p}_zp"], [f"{p}_centered"]),
         helper.make_node("Gather", [sn, ids], [f"{p}_scales"], axis=0),  # ids + [K/block]
-        helper.make_node("Unsqueeze", [f"{p}_scales", f"{p}_last"], [f"{p}_scales1"]),
+        unsqueeze,
         helper.make_node("Mul", [f"{p}_centered", f"{p}_scales1"], [f"{p}_blocks"]),
         helper.make_node("Shape", [ids], [f"{p}_ids_shape"]),
         helper.make_node("Concat", [f"{p}_ids_shape", f"{p}_k"], [f"{p}_shape"], axis=0),

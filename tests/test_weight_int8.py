@@ -12,7 +12,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from quals.export.weight_int8 import BLOCK, ZERO_POINT, dequantize, pack, quantize_graph  # noqa: E402
 
 
-def _model(w_gather: np.ndarray, w_matmul: np.ndarray) -> onnx.ModelProto:
+def _model(w_gather: np.ndarray, w_matmul: np.ndarray, opset: int = 18) -> onnx.ModelProto:
     """ids [B, T] -> Gather(table) -> MatMul(weight) -> logits; both weights constant, like a decoder."""
     g = helper.make_graph(
         [helper.make_node("Gather", ["table", "ids"], ["h"], axis=0),
@@ -23,7 +23,7 @@ def _model(w_gather: np.ndarray, w_matmul: np.ndarray) -> onnx.ModelProto:
          helper.make_tensor_value_info("h", TensorProto.FLOAT, ["B", "T", w_gather.shape[1]])],
         [numpy_helper.from_array(w_gather, "table"), numpy_helper.from_array(w_matmul, "weight")],
     )
-    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
 
 
 def _run(model: onnx.ModelProto, ids: np.ndarray) -> list[np.ndarray]:
@@ -70,6 +70,18 @@ def test_graph_matches_numpy_on_the_packed_weights(accuracy_level):
     assert (np.abs(logits - h @ weight_q) <= tol).all()
     assert np.abs(logits - ref_logits).max() < 0.02 * np.abs(ref_logits).max()  # close to fp32, not garbage
     assert np.abs(h - ref_h).max() <= np.abs(table).max() / 127
+
+
+@pytest.mark.parametrize("opset", [11, 18])
+def test_gather_rows_on_either_unsqueeze_form(opset):
+    rng = np.random.default_rng(4)
+    table = rng.standard_normal((30, 32)).astype(np.float32)
+    model = _model(table, rng.standard_normal((32, 5)).astype(np.float32), opset=opset)
+    quantize_graph(model)
+    onnx.checker.check_model(model)
+    ids = np.array([[3, 29], [0, 7]])
+    _, h = _run(model, ids)
+    assert h.shape == (2, 2, 32) and np.abs(h - table[ids]).max() <= np.abs(table).max() / 127
 
 
 def test_tied_table_is_stored_once_and_odd_shapes_stay_fp32():

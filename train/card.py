@@ -120,8 +120,11 @@ def _quantization_table(int8: dict | None, fp32: dict | None, diffs: dict | None
             ci = f" [{d.low:+.3f}, {d.high:+.3f}]" if d is not None and d.low == d.low else ""
             cells += [f"{a[k]:.3f}", f"{b[k]:.3f}", f"{a[k] - b[k]:+.3f}{ci}"] if k in a and k in b else ["-"] * 3
         out.append(f"| {bench} | {origin} | " + " | ".join(cells) + " |")
-    return out + ["", "The interval resamples records, scored by both bundles: it is the spread of the "
-                  "difference, narrower than that of either AUC.", ""] if diffs else out + [""]
+    out.append("")
+    if diffs:
+        out += ["The interval resamples records, scored by both bundles: it is the spread of the difference, "
+                "narrower than that of either AUC.", ""]
+    return out
 
 
 def _cost_line(int8: dict | None, fp32: dict | None, reports: Path | None = None, shipped: str = "") -> list[str]:
