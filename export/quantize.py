@@ -66,9 +66,8 @@ def quantize_bundle(src: str | Path, out: str | Path, *, method: str = "weight-i
         files = {"encoder": m.files["encoder"], "decoder_merged": "decoder_model_merged.onnx",
                  "tokenizer": m.files["tokenizer"]}
         provenance = {**m.provenance, "quantization": {"method": method, "weights": "int8",
-                                                        "fp32_bundle": bundle.digest[:12],
-                                                        **{k: v for k, v in done["encoder"].items() if k != "graph"},
-                                                        "graphs": {r: d.get("graph", {}) for r, d in done.items()}}}
+                                                        "fp32_bundle": bundle.digest[:12], **done["encoder"][0],
+                                                        "graphs": {r: graph for r, (_, graph) in done.items()}}}
         manifest = Manifest(**{**_fields(m), "files": files, "provenance": provenance})
         _write(stage, manifest)
         diff, mean = compare(src, stage)
@@ -81,27 +80,29 @@ def quantize_bundle(src: str | Path, out: str | Path, *, method: str = "weight-i
     return manifest
 
 
-def _dynamic_int8(src: Path, dst: Path) -> dict:
+# Each quantizer writes dst from src and returns (settings, what it did to this graph) for the provenance.
+def _dynamic_int8(src: Path, dst: Path) -> tuple[dict, dict]:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(src, dst, weight_type=QuantType.QInt8, per_channel=True, reduce_range=True)
     return {"tool": "onnxruntime quantize_dynamic", "per_channel": True, "reduce_range": True,
-            "activations": "int8, one scale per call"}
+            "activations": "int8, one scale per call"}, {}
 
 
-def _weight_int8(src: Path, dst: Path, block_size: int | None = None) -> dict:
+def _weight_int8(src: Path, dst: Path, block_size: int | None = None) -> tuple[dict, dict]:
+    from dataclasses import asdict
+
     import onnx
 
-    from .weight_int8 import BLOCK, quantize_graph
+    from .weight_int8 import ACCURACY_LEVEL, BLOCK, quantize_graph
 
     block_size = block_size or BLOCK
     model = onnx.load(str(src))
-    r = quantize_graph(model, block=block_size, accuracy_level=4)
+    report = quantize_graph(model, block=block_size, accuracy_level=ACCURACY_LEVEL)
     onnx.save(model, str(dst))
-    return {"tool": "quals.export.weight_int8 (MatMulNBits, bits 8)", "block_size": block_size, "accuracy_level": 4,
-            "activations": "fp32 in the graph; int8 per block of one row inside MatMulNBits",
-            "graph": {"matmuls": r.matmuls, "gathers": r.gathers, "shared_tables": r.shared_tables,
-                      "kept_fp32": r.kept_fp32}}
+    return {"tool": "quals.export.weight_int8 (MatMulNBits, bits 8)", "block_size": block_size,
+            "accuracy_level": ACCURACY_LEVEL,
+            "activations": "fp32 in the graph; int8 per block of one row inside MatMulNBits"}, asdict(report)
 
 
 _QUANTIZERS = {"dynamic-int8": _dynamic_int8, "weight-int8": _weight_int8}

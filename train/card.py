@@ -159,12 +159,12 @@ def _targets_line(full: dict, syn: dict | None) -> list[str]:
 
 
 def _shipped(bundle: Path | None) -> tuple[str, float]:
-    """(quantization method, size in MB) of the shipped bundle."""
+    """(quantization method, "" for fp32; size in MB) of a bundle."""
     if bundle is None or not (bundle / "quals.json").is_file():
         return "", float("nan")
     m = load_bundle(bundle, verify=False).manifest
     size = sum(f.stat().st_size for f in bundle.iterdir() if f.is_file()) / 1e6
-    return m.provenance.get("quantization", {}).get("method", "fp32"), size
+    return m.provenance.get("quantization", {}).get("method", ""), size
 
 
 def readme_block(reports: Path, bundle: Path | None = None) -> str:
@@ -246,7 +246,7 @@ def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
     int8_mean = m.validation.get("int8_vs_fp32_mean_abs_logprob_diff", float("nan"))
     full8, full32 = _load(reports / "dev-int8-full.json"), _load(reports / "dev-fp32-full.json")
     cost = quantization_cost(full8, full32)[0] if full8 and full32 else float("nan")
-    method = m.provenance.get("quantization", {}).get("method", "")
+    method = _shipped(bundle_dir)[0]
     lines = [
         "# quals default QAGen model",
         "",
