@@ -420,27 +420,34 @@ def export(src, out, separator, max_source_tokens, decoder, atol, overwrite):
 @main.command()
 @click.argument("src", type=click.Path(exists=True, file_okay=False))
 @click.argument("out", type=click.Path(file_okay=False))
-@click.option("--method", type=click.Choice(["weight-int8", "dynamic-int8"]), default="weight-int8", show_default=True,
-              help="weight-int8: 8-bit weights in blocks of 16, fp32 activations (needs onnxruntime >= 1.22). "
-                   "dynamic-int8: int8 weights per channel, activations quantised per call.")
+@click.option("--method", type=click.Choice(["fp16-weights", "weight-int8", "dynamic-int8"]), default="fp16-weights",
+              show_default=True,
+              help="fp16-weights: weights stored as fp16 (int8 where --int8-nodes says) in one shared file, "
+                   "restored to fp32 when the session loads. weight-int8: 8-bit weights in blocks, int8 compute "
+                   "(needs onnxruntime >= 1.22). dynamic-int8: int8 weights per channel, activations quantised "
+                   "per call.")
 @click.option("--block-size", type=int, default=None,
-              help="weight-int8 only: values per scale, a power of two >= 16 (default 16).")
+              help="Values per scale of int8 weights, a power of two >= 16 (default 16); not for dynamic-int8.")
+@click.option("--int8-nodes", default=None, metavar="REGEX",
+              help="fp16-weights only: store the weights of the nodes whose '<encoder|decoder>:<node name>' "
+                   "matches REGEX as int8 blocks, e.g. 'encoder:/layers\\.\\d+/self_attn/[qk]_proj/'.")
 @click.option("--overwrite", is_flag=True, help="Replace the files of an existing OUT.")
-def quantize(src, out, method, block_size, overwrite):
-    """Write an int8 copy of the fp32 bundle SRC (exported with --decoder split) to OUT, merged decoder."""
+def quantize(src, out, method, block_size, int8_nodes, overwrite):
+    """Write a smaller copy of the fp32 bundle SRC (exported with --decoder split) to OUT, merged decoder."""
     try:
         from quals.export import quantize_bundle
     except ImportError as exc:
         click.echo(f"error: quantisation needs the export extra (pip install 'quals[export]'): {exc}", err=True)
         sys.exit(EXIT_EXPORT)
     try:
-        manifest = quantize_bundle(src, out, method=method, block_size=block_size, overwrite=overwrite)
+        manifest = quantize_bundle(src, out, method=method, block_size=block_size, int8_nodes=int8_nodes,
+                                   overwrite=overwrite)
     except QualsError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_EXPORT)
-    diff = manifest.validation["int8_vs_fp32_max_abs_logprob_diff"]
-    mean = manifest.validation["int8_vs_fp32_mean_abs_logprob_diff"]
-    click.echo(f"quantized {src} -> {out} ({method}); |log p(int8) - log p(fp32)|: max {diff:.3g}, mean {mean:.3g}")
+    diff = manifest.validation["vs_fp32_max_abs_logprob_diff"]
+    mean = manifest.validation["vs_fp32_mean_abs_logprob_diff"]
+    click.echo(f"quantized {src} -> {out} ({method}); |log p - log p(fp32)|: max {diff:.3g}, mean {mean:.3g}")
 
 
 @main.command()

@@ -79,7 +79,7 @@ def make_session(path, provider: str, allow_fallback: bool, threads: int | None)
     except Exception as exc:  # onnxruntime's own exception types live in a private module
         raise BundleError(
             f"{path.name}: onnxruntime {ort.__version__} cannot load it ({type(exc).__name__}: {exc}). "
-            "Bundles quantised with weight-int8 (the default model) need onnxruntime >= 1.22."
+            "Bundles quantised with weight-int8 need onnxruntime >= 1.22."
         ) from exc
     if sess.get_providers()[0] != wanted:
         # onnxruntime-gpu without working CUDA libraries silently runs on CPU: say so, or refuse.

@@ -1,4 +1,5 @@
-"""int8 bundles: quantised from a split fp32 export, merged, loadable, and close to fp32."""
+"""Smaller bundles (fp16-weights, weight-int8, dynamic-int8): made from a split fp32 export, merged, loadable,
+and close to fp32."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import pytest
 pytestmark = pytest.mark.torch
 
 
-@pytest.mark.parametrize("method", ["weight-int8", "dynamic-int8"])
-def test_int8_bundle_loads_and_records_its_difference(bundle_for, tmp_path, method):
+@pytest.mark.parametrize("method", ["fp16-weights", "weight-int8", "dynamic-int8"])
+def test_smaller_bundle_loads_and_records_its_difference(bundle_for, tmp_path, method):
     from quals import Scorer
     from quals.bundle import load_bundle
     from quals.export import ExportError, quantize_bundle
@@ -19,14 +20,20 @@ def test_int8_bundle_loads_and_records_its_difference(bundle_for, tmp_path, meth
     out = tmp_path / "int8"
     m = quantize_bundle(split, out, method=method)
     q = m.provenance["quantization"]
-    assert m.decoder_layout == "merged" and q["weights"] == "int8" and q["method"] == method
+    assert m.decoder_layout == "merged" and q["method"] == method
+    assert q["weights"] == ("fp16" if method == "fp16-weights" else "int8")
     if method == "weight-int8":  # every projection and embedding, the tied output layer stored once
         assert all(g["matmuls"] > 0 and g["gathers"] > 0 and not g["kept_fp32"] for g in q["graphs"].values())
         assert q["graphs"]["decoder"]["shared_tables"] == 1
-    diff = m.validation["int8_vs_fp32_max_abs_logprob_diff"]
-    assert 0 < diff < 2.0  # an approximation: not bit-exact, not garbage
+    if method == "fp16-weights":  # every large weight, in one file; the tied output layer is a transpose
+        assert m.files["weights"] == "weights.bin" and set(q["graphs"]) == {"encoder", "decoder"}
+        assert all(g["fp16"] > 0 and g["int8"] == 0 and not g["kept_fp32"] for g in q["graphs"].values())
+        assert q["graphs"]["decoder"]["transposed"] >= 1
+    diff = m.validation["vs_fp32_max_abs_logprob_diff"]
+    assert 0 < diff < (0.05 if method == "fp16-weights" else 2.0)  # an approximation: not bit-exact, not garbage
     b = load_bundle(out)  # hashes verified
-    assert sum(f.stat().st_size for f in out.glob("*.onnx")) < sum(f.stat().st_size for f in split.glob("*.onnx"))
+    model_bytes = {d: sum(f.stat().st_size for f in d.iterdir() if f.suffix in (".onnx", ".bin")) for d in (out, split)}
+    assert model_bytes[out] < model_bytes[split] / 2
     assert json.loads((out / "quals.json").read_text())["family"] == b.manifest.family
     hyps = Scorer.load(out).generate("Anna built a bridge.", num_beams=4, num_groups=2, max_length=8)
     assert hyps
@@ -42,7 +49,7 @@ def test_cli_quantize(bundle_for, tmp_path):
 
     r = CliRunner().invoke(main, ["quantize", str(bundle_for("bart-split")), str(tmp_path / "q")])
     assert r.exit_code == 0, r.output
-    assert "weight-int8" in r.output and (tmp_path / "q" / "decoder_model_merged.onnx").is_file()
+    assert "fp16-weights" in r.output and (tmp_path / "q" / "weights.bin").is_file()
     r = CliRunner().invoke(main, ["quantize", "--method", "dynamic-int8", str(bundle_for("bart-split")),
                                   str(tmp_path / "q3")])
     assert r.exit_code == 0 and "dynamic-int8" in r.output, r.output
@@ -54,9 +61,28 @@ def test_block_size_is_checked_and_recorded(bundle_for, tmp_path):
     from quals.export import ExportError, quantize_bundle
 
     split = bundle_for("bart-split")
-    for method, block in (("dynamic-int8", 32), ("weight-int8", 24), ("weight-int8", 8)):
+    for method, block in (("dynamic-int8", 32), ("weight-int8", 24), ("weight-int8", 8), ("fp16-weights", 12)):
         with pytest.raises(ExportError, match="block size"):
             quantize_bundle(split, tmp_path / "x", method=method, block_size=block)
-    assert quantize_bundle(split, tmp_path / "b16").provenance["quantization"]["block_size"] == 16  # default
-    m = quantize_bundle(split, tmp_path / "b32", block_size=32)
+    m = quantize_bundle(split, tmp_path / "b16", method="weight-int8")
+    assert m.provenance["quantization"]["block_size"] == 16  # default
+    m = quantize_bundle(split, tmp_path / "b32", method="weight-int8", block_size=32)
     assert m.provenance["quantization"]["block_size"] == 32
+
+
+def test_int8_nodes_pick_the_weights_stored_as_int8(bundle_for, tmp_path):
+    from quals.export import ExportError, quantize_bundle
+
+    split = bundle_for("bart-split")
+    fp16 = quantize_bundle(split, tmp_path / "fp16")
+    m = quantize_bundle(split, tmp_path / "mixed", int8_nodes=r"encoder:.*/fc[12]/MatMul")
+    q = m.provenance["quantization"]
+    assert q["int8_nodes"] == r"encoder:.*/fc[12]/MatMul" and q["block_size"] == 16 and "int8" in q["weights"]
+    assert q["graphs"]["encoder"]["int8"] > 0 and q["graphs"]["decoder"]["int8"] == 0
+    size = {d: (d / "weights.bin").stat().st_size for d in (tmp_path / "fp16", tmp_path / "mixed")}
+    assert size[tmp_path / "mixed"] < size[tmp_path / "fp16"]
+    assert m.validation["vs_fp32_mean_abs_logprob_diff"] > fp16.validation["vs_fp32_mean_abs_logprob_diff"]
+    with pytest.raises(ExportError, match="not a regular expression"):
+        quantize_bundle(split, tmp_path / "x", int8_nodes="encoder:(")
+    with pytest.raises(ExportError, match="fp16-weights only"):
+        quantize_bundle(split, tmp_path / "y", method="weight-int8", int8_nodes="encoder:")
