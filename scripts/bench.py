@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "bench"
 DATA = Path(os.environ.get("QUALS_DATA", ROOT.parent / "shared" / "data"))
 RUNNERS = ("quals", "torch", "optimum")
-INT8_BUNDLE = ROOT / "models" / "default"  # the shipped default model (int8): an extra quals row for "default"
+SHIPPED_BUNDLE = ROOT / "models" / "default"  # the shipped default model: an extra quals row for "default"
 
 # BART-base's shape (random weights); the vocabulary is the default bundle's, grown to BART's 50,265 rows
 # so the LM head costs what it costs in BART-base (ids beyond the tokenizer's are never fed).
@@ -151,7 +151,7 @@ def worker(args: argparse.Namespace) -> None:
                      max_length=62, length_penalty=1.0, num_return_sequences=args.beams, do_sample=False,
                      early_stopping=False, output_scores=True, return_dict_in_generate=True)
 
-    if args.runner in ("quals", "quals-int8"):
+    if args.runner in ("quals", "quals-shipped"):
         states = []
         start = scorer.engine.start
         scorer.engine.start = lambda *a, **k: states.append(start(*a, **k)) or states[-1]  # count decoder steps
@@ -380,7 +380,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd")
     w = sub.add_parser("worker")
-    w.add_argument("--runner", choices=RUNNERS + ("quals-int8", "profile"), required=True)
+    w.add_argument("--runner", choices=RUNNERS + ("quals-shipped", "profile"), required=True)
     for a in ("--checkpoint", "--bundle", "--optimum-dir", "--inputs"):
         w.add_argument(a, required=True)
     w.add_argument("--threads", type=int, default=2)
@@ -407,7 +407,8 @@ def main() -> None:
         ckpt, bundle, desc = prepare_model(name)
         rows = {r: run_worker(r, ckpt, bundle, inputs, args.threads, args.beams) for r in RUNNERS}
         if name == "default":
-            rows["quals-int8"] = run_worker("quals-int8", ckpt, INT8_BUNDLE, inputs, args.threads, args.beams)
+            rows["quals-shipped"] = run_worker("quals-shipped", ckpt, SHIPPED_BUNDLE, inputs, args.threads,
+                                               args.beams)
         report["models"][name] = {"description": desc, "runners": rows}
         print_table(name, desc, rows, args.beams)
         if not args.no_profile:
@@ -429,7 +430,7 @@ def print_table(name: str, desc: str, rows: dict, beams: int) -> None:
         steps = [s for s in row["steps"] if s is not None] or ref["steps"]
         rate = sum(s * beams for s in steps if s) / sum(row["times"])
         same = sum(a == b for a, b in zip(row["digests"], ref["digests"]))
-        same_txt = f"{same}/{len(row['digests'])}" if r != "quals-int8" else "- (int8 weights: other pairs)"
+        same_txt = f"{same}/{len(row['digests'])}" + (" (rounded weights)" if r == "quals-shipped" else "")
         print(f"{r:<10} {med:>17.3f} {med / base:>8.2f} {rate:>13.0f} {row['peak_rss_mb']:>12.0f} "
               f"{row['peak_rss_mb'] / ref['peak_rss_mb']:>8.2f}  {same_txt}")
 

@@ -18,20 +18,20 @@ def _report(aucs: dict[tuple[str, str, str], float], seconds: float = 60.0, work
             "seconds": seconds, "workers": workers, "rows": rows}
 
 
-INT8 = {("s", "all", "paper"): 0.78, ("s", "all", "clean"): 0.79, ("p", "all", "paper"): 0.60,
+SMALL = {("s", "all", "paper"): 0.78, ("s", "all", "clean"): 0.79, ("p", "all", "paper"): 0.60,
         ("p", "all", "clean"): 0.65, ("p", "xsum", "paper"): 0.40, ("p", "xsum", "clean"): 0.41}
 FP32 = {("s", "all", "paper"): 0.77, ("s", "all", "clean"): 0.80, ("p", "all", "paper"): 0.62,
         ("p", "all", "clean"): 0.64, ("p", "xsum", "paper"): 0.50, ("p", "xsum", "clean"): 0.41}
 
 
 def test_quantization_cost_is_the_worst_pooled_loss():
-    cost, where = card.quantization_cost(_report(INT8), _report(FP32))
+    cost, where = card.quantization_cost(_report(SMALL), _report(FP32))
     # p/xsum loses 0.10 but is a per-origin row; the pooled rows decide (p, paper: 0.62 -> 0.60).
     assert where == ("p", "all", "paper") and cost == pytest.approx(0.02)
 
 
 def test_readme_block_and_update(tmp_path):
-    (tmp_path / "dev-int8-full.json").write_text(json.dumps(_report(INT8)))
+    (tmp_path / "dev-compact-full.json").write_text(json.dumps(_report(SMALL)))
     (tmp_path / "dev-fp32-full.json").write_text(json.dumps(_report(FP32)))
     block = card.readme_block(tmp_path)
     assert "| p | xsum | 10 | 1 | 0.400 [0.30, 0.50] | 0.410 [0.31, 0.51] | 0.600 [0.50, 0.70] |" in block
@@ -56,13 +56,13 @@ def test_readme_block_without_reports_says_so(tmp_path):
 
 def test_targets_and_other_methods_are_derived_from_the_reports(tmp_path):
     aucs = {("summeval", "all", "paper"): 0.76, ("polytope", "all", "paper"): 0.69}
-    (tmp_path / "dev-int8-full.json").write_text(json.dumps(_report(aucs)))
+    (tmp_path / "dev-compact-full.json").write_text(json.dumps(_report(aucs)))
     (tmp_path / "dev-fp32-full.json").write_text(json.dumps(_report({k: v + 0.005 for k, v in aucs.items()})))
     (tmp_path / "dev-dynamic-int8-full.json").write_text(
         json.dumps(_report({k: v - 0.02 for k, v in aucs.items()}, signature="quals|bundle:dyn")))
     # the same bundle as the shipped one under an alternative's name is not listed as an alternative
     (tmp_path / "dev-weight-int8-b32-full.json").write_text(json.dumps(_report(aucs)))
-    (tmp_path / "synthetic-int8.json").write_text(json.dumps(_report({("synthetic", "all", "paper"): 0.93,
+    (tmp_path / "synthetic-compact.json").write_text(json.dumps(_report({("synthetic", "all", "paper"): 0.93,
                                                                       ("synthetic", "all", "clean"): 0.95})))
     block = card.readme_block(tmp_path)
     assert "+0.005 AUC (summeval, paper variant): within the 0.01" in block
@@ -100,3 +100,12 @@ def test_paired_auc_differences(tmp_path):
     assert e.low <= e.value <= e.high and e.high - e.low > 0
     same = card.paired_auc_differences(tmp_path / "a.jsonl", tmp_path / "a.jsonl", n_resamples=50)
     assert all(x.value == x.low == x.high == 0 for x in same.values())
+
+
+def test_method_text_is_read_from_the_provenance():
+    text = card.method_text({"method": "fp16-weights", "block_size": 16, "int8_nodes": "encoder:/fc1/"})
+    assert text.startswith("fp32 computation from weights stored as fp16 (int8 blocks of 16 for the nodes matching "
+                           "`encoder:/fc1/`) in one file")
+    assert "int8" not in card.method_text({"method": "fp16-weights"})
+    assert "blocks of 32" in card.method_text({"method": "weight-int8", "block_size": 32})
+    assert card.method_text({"method": "int4-magic"}) == "int4-magic"
