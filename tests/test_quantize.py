@@ -86,3 +86,19 @@ def test_int8_nodes_pick_the_weights_stored_as_int8(bundle_for, tmp_path):
         quantize_bundle(split, tmp_path / "x", int8_nodes="encoder:(")
     with pytest.raises(ExportError, match="fp16-weights only"):
         quantize_bundle(split, tmp_path / "y", method="weight-int8", int8_nodes="encoder:")
+
+
+def test_fp16_weights_on_t5(checkpoint_for, tmp_path):
+    """T5 (untied head, relative attention bias tables read by Gather) stores and scores the same way."""
+    from quals import Scorer
+    from quals.export import export_bundle, quantize_bundle
+
+    split = tmp_path / "t5-split"
+    export_bundle(checkpoint_for("t5"), split, decoder="split")
+    m = quantize_bundle(split, tmp_path / "t5-fp16")
+    graphs = m.provenance["quantization"]["graphs"]
+    assert all(g["fp16"] > 0 and not g["kept_fp32"] for g in graphs.values())
+    assert 0 < m.validation["vs_fp32_max_abs_logprob_diff"] < 0.05
+    fp32 = Scorer.load(split).generate("Anna built a bridge.", num_beams=4, num_groups=2, max_length=8)
+    small = Scorer.load(tmp_path / "t5-fp16").generate("Anna built a bridge.", num_beams=4, num_groups=2, max_length=8)
+    assert fp32 and [h.tokens for h in small] == [h.tokens for h in fp32]  # this little rounding keeps the choices
