@@ -14,7 +14,8 @@ EVAL_LIMIT ?= 100
 EVAL_FLAGS ?= --limit $(EVAL_LIMIT) --no-progress
 
 .PHONY: help venv venv-rt demo test test-full test-runtime lint demo-bundle clean \
-	train-default evaluate-default evaluate-default-full evaluate-quantization ship-default evaluate conformance bench
+	train-default evaluate-default evaluate-default-full evaluate-quantization evaluate-noise-floor ship-default \
+	evaluate conformance bench
 
 help:
 	@echo "make demo   - install the runtime and score examples/pairs.jsonl with the default model"
@@ -106,6 +107,13 @@ evaluate-quantization: venv
 	$(VENV)/bin/quals evaluate --model build/default-$(QUANT_NAME) \
 		$(foreach s,$(EVAL_SETS),--benchmark $(DATA)/eval/$(s).jsonl) --workers 2 --threads 1 --no-progress \
 		--json build/eval/dev-$(QUANT_NAME)-full.json --scores build/eval/dev-$(QUANT_NAME)-full.scores.jsonl
+
+# For scale, the metric's own numerical noise: the fp32 bundle computed with ONNX Runtime's basic graph
+# optimizations (the same model up to float rounding, |d log p| <= 5e-6), on every record (about 35 minutes).
+evaluate-noise-floor: venv
+	QUALS_NOISE_OPT=basic PYTHONPATH=scripts/noise_floor $(VENV)/bin/quals evaluate --model build/default-fp32 \
+		$(foreach s,$(EVAL_SETS),--benchmark $(DATA)/eval/$(s).jsonl) --workers 2 --threads 1 --no-progress \
+		--json build/eval/dev-fp32-basicopt-full.json --scores build/eval/dev-fp32-basicopt-full.scores.jsonl
 
 ship-default: venv
 	rm -rf models/default && mkdir -p models/default

@@ -16,9 +16,9 @@ Three methods, each measured on every development record before one was shipped 
 The int8 methods would silently do nothing to a merged decoder (its weights live inside If subgraphs), so
 they quantise the two decoders separately and merge them afterwards (Optimum's merge_decoders, which also
 de-duplicates the weights they share); fp16-weights merges first and stores the merged graph's weights.
-The result is compared with the fp32 bundle (teacher-forced log-probs on the
-exporter's validation pairs) and the difference is recorded in the manifest: each method is an approximation,
-so it is measured, not asserted.
+The result is compared with the fp32 bundle (teacher-forced log-probs on the exporter's validation pairs)
+and the difference is recorded in the manifest: each method is an approximation, so it is measured, not
+asserted.
 """
 from __future__ import annotations
 
@@ -60,6 +60,8 @@ def quantize_bundle(src: str | Path, out: str | Path, *, method: str = "fp16-wei
         raise ExportError(f"unknown quantization method {method!r}; choose one of {', '.join(METHODS)}")
     if block_size is not None and (method == "dynamic-int8" or block_size < 16 or block_size & (block_size - 1)):
         raise ExportError(f"block size {block_size}: a power of two >= 16, for weight-int8 or fp16-weights")
+    if method == "fp16-weights" and block_size is not None and int8_nodes is None:
+        raise ExportError(f"block size {block_size}: fp16-weights stores int8 blocks only for --int8-nodes")
     if int8_nodes is not None:
         if method != "fp16-weights":
             raise ExportError("int8_nodes (--int8-nodes) applies to fp16-weights only")

@@ -84,6 +84,8 @@ def test_int8_nodes_pick_the_weights_stored_as_int8(bundle_for, tmp_path):
     assert m.validation["vs_fp32_mean_abs_logprob_diff"] > fp16.validation["vs_fp32_mean_abs_logprob_diff"]
     with pytest.raises(ExportError, match="not a regular expression"):
         quantize_bundle(split, tmp_path / "x", int8_nodes="encoder:(")
+    with pytest.raises(ExportError, match="only for --int8-nodes"):
+        quantize_bundle(split, tmp_path / "z", block_size=32)  # would be silently ignored
     with pytest.raises(ExportError, match="fp16-weights only"):
         quantize_bundle(split, tmp_path / "y", method="weight-int8", int8_nodes="encoder:")
 
