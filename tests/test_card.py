@@ -71,6 +71,11 @@ def test_targets_and_other_methods_are_derived_from_the_reports(tmp_path):
     (tmp_path / "dev-weight-int8-b32-full.json").write_text(
         json.dumps(_report({k: v - 0.01 for k, v in aucs.items()}, signature="quals|bundle:b32")))
     assert "weight-int8 with blocks of 32 loses up to +0.015 AUC" in card.readme_block(tmp_path)
+    assert "For scale" not in block
+    noise = {("summeval", "all", "paper"): 0.766, ("polytope", "all", "paper"): 0.684}  # fp32 +0.001, -0.011
+    (tmp_path / card.NOISE_FLOOR).write_text(json.dumps(_report(noise, signature="quals|bundle:basic")))
+    assert ("loses up to +0.011 AUC (polytope, paper variant) and moves a pooled AUC by up to 0.011"
+            in card.readme_block(tmp_path))
     assert ("summeval 0.760 ≥ 0.75 (met); polytope 0.690 < 0.7 (missed); synthetic check 0.930 ≥ 0.9 (met)"
             in block)
 
