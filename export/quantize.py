@@ -32,8 +32,6 @@ import numpy as np
 from quals.bundle import MANIFEST_NAME, Manifest, load_bundle, sha256_file
 
 from .exporter import ExportError, _fields, _publish, _write, validation_logps
-from .stored_weights import WEIGHTS_FILE
-from .weight_int8 import BLOCK
 
 log = logging.getLogger("quals.export")
 
@@ -50,6 +48,9 @@ def quantize_bundle(src: str | Path, out: str | Path, *, method: str = "fp16-wei
         weights of matching nodes are stored as int8 blocks instead of fp16 (to fit a size budget).
     """
     from optimum.onnx import merge_decoders
+
+    from .stored_weights import WEIGHTS_FILE  # onnx-dependent modules load lazily: quals.export imports without onnx
+    from .weight_int8 import BLOCK
 
     src, out = Path(src), Path(out)
     bundle = load_bundle(src)
@@ -119,7 +120,7 @@ def _weight_int8(src: Path, dst: Path, block_size: int | None = None) -> tuple[d
 
     import onnx
 
-    from .weight_int8 import ACCURACY_LEVEL, quantize_graph
+    from .weight_int8 import ACCURACY_LEVEL, BLOCK, quantize_graph
 
     block_size = block_size or BLOCK
     model = onnx.load(str(src))

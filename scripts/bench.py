@@ -422,7 +422,7 @@ def main() -> None:
 def print_table(name: str, desc: str, rows: dict, beams: int) -> None:
     base = statistics.median(rows["quals"]["times"])
     print(f"\n== {name}: {desc}")
-    print(f"{'runner':<10} {'median s/summary':>17} {'x quals':>8} {'beam-steps/s':>13} {'peak RSS MB':>12} "
+    print(f"{'runner':<13} {'median s/summary':>17} {'x quals':>8} {'beam-steps/s':>13} {'peak RSS MB':>12} "
           f"{'x quals':>8}  same pairs as quals")
     ref = rows["quals"]
     for r, row in rows.items():
@@ -431,7 +431,7 @@ def print_table(name: str, desc: str, rows: dict, beams: int) -> None:
         rate = sum(s * beams for s in steps if s) / sum(row["times"])
         same = sum(a == b for a, b in zip(row["digests"], ref["digests"]))
         same_txt = f"{same}/{len(row['digests'])}" + (" (rounded weights)" if r == "quals-shipped" else "")
-        print(f"{r:<10} {med:>17.3f} {med / base:>8.2f} {rate:>13.0f} {row['peak_rss_mb']:>12.0f} "
+        print(f"{r:<13} {med:>17.3f} {med / base:>8.2f} {rate:>13.0f} {row['peak_rss_mb']:>12.0f} "
               f"{row['peak_rss_mb'] / ref['peak_rss_mb']:>8.2f}  {same_txt}")
 
 
