@@ -98,8 +98,11 @@ evaluate-default-full: venv
 			--scores build/eval/dev-$$b-full.scores.jsonl || exit 1; \
 	done
 
-# A variant that is not shipped, on every record, for the card's comparison (about 20-30 minutes): make
-# evaluate-quantization (dynamic-int8), or QUANT_NAME=weight-int8-b32 QUANT_FLAGS="--method weight-int8 --block-size 32".
+# A variant that is not shipped, on every record, for the card's comparison (about 20-35 minutes). The card
+# lists those of train/card.py's ALTERNATIVES: make evaluate-quantization (dynamic-int8), or with
+#   QUANT_NAME=weight-int8-b16 QUANT_FLAGS="--method weight-int8"
+#   QUANT_NAME=weight-int8-b32 QUANT_FLAGS="--method weight-int8 --block-size 32"
+#   QUANT_NAME=fp16-all QUANT_FLAGS="--method fp16-weights"   (every weight fp16)
 QUANT_NAME ?= dynamic-int8
 QUANT_FLAGS ?= --method dynamic-int8
 evaluate-quantization: venv

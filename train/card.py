@@ -29,7 +29,8 @@ METHOD_TEXT = {
     "dynamic-int8": "int8 weights per output channel, activations quantised with one scale per call",
 }
 # Variants measured on every record besides the shipped one: label -> report (make evaluate-quantization)
-ALTERNATIVES = {"weight-int8 (int8 computation, blocks of 16)": "dev-weight-int8-b16-full.json",
+ALTERNATIVES = {"fp16-weights with every weight fp16 (over the 60 MB budget)": "dev-fp16-all-full.json",
+                "weight-int8 (int8 computation, blocks of 16)": "dev-weight-int8-b16-full.json",
                 "weight-int8 with blocks of 32": "dev-weight-int8-b32-full.json",
                 "dynamic-int8": "dev-dynamic-int8-full.json"}
 SHIPPED = "compact"  # the name of the shipped bundle's reports: build/default-compact, build/eval/dev-compact*.json
