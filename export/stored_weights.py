@@ -16,7 +16,6 @@ hosts alike, which load sessions from the bundle's paths.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+from .onnx_graph import digest, onnx_opset, unsqueeze_last
 
 WEIGHTS_FILE = "weights.bin"
 MIN_ELEMENTS = 4096  # smaller tensors (biases, layer norms, shapes) stay fp32 inside the graph: a few kB
@@ -53,7 +54,7 @@ class SharedFile:
     def put(self, array: np.ndarray, name: str) -> TensorProto:
         """A tensor `name` whose data is `array`'s bytes (little-endian) in this file."""
         data = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
-        key = hashlib.sha256(data).hexdigest() + str(array.dtype) + str(array.shape)
+        key = digest(array) + str(array.dtype)
         if key not in self._offsets:
             pad = -self.size % ALIGN
             self._f.write(b"\0" * pad + data)
@@ -118,7 +119,7 @@ def store_graph(model: onnx.ModelProto, shared: SharedFile, *, graph: str, int8_
         if t.name in graph_inputs:  # IR < 4 lists initializers as inputs, which callers may override
             report.kept_fp32.append(f"{t.name} (also a graph input)")
             continue
-        if w.ndim == 2 and (src := done.get(_digest(w.T))) is not None:
+        if w.ndim == 2 and (src := done.get(digest(w.T))) is not None:
             nodes.append(helper.make_node("Transpose", [src], [t.name], perm=[1, 0], name=f"{t.name}/restore"))
             report.transposed += 1
         elif not np.isfinite(w).all() or np.abs(w).max() > FP16_MAX:
@@ -134,7 +135,7 @@ def store_graph(model: onnx.ModelProto, shared: SharedFile, *, graph: str, int8_
             g.initializer.append(h)
             nodes.append(helper.make_node("Cast", [h.name], [t.name], to=TensorProto.FLOAT, name=f"{t.name}/restore"))
             report.fp16 += 1
-        done.setdefault(_digest(w), t.name)
+        done.setdefault(digest(w), t.name)
         g.initializer.remove(t)
     g.initializer.extend(small)
     kept = list(g.node)
@@ -159,17 +160,10 @@ def _int8_restore_nodes(name: str, w: np.ndarray, block: int, shared: SharedFile
         helper.make_node("Cast", [qi.name], [f"{p}/q"], to=TensorProto.FLOAT, name=f"{p}/cast_q"),
         helper.make_node("Reshape", [f"{p}/q", shape3.name], [f"{p}/q3"], name=f"{p}/blocks"),
         helper.make_node("Cast", [si.name], [f"{p}/s"], to=TensorProto.FLOAT, name=f"{p}/cast_s"),
-        _unsqueeze(f"{p}/s", axes.name, f"{p}/s3", model, name=f"{p}/unsqueeze"),
+        unsqueeze_last(f"{p}/s", axes.name, f"{p}/s3", onnx_opset(model), name=f"{p}/unsqueeze"),
         helper.make_node("Mul", [f"{p}/q3", f"{p}/s3"], [f"{p}/w3"], name=f"{p}/scale"),
         helper.make_node("Reshape", [f"{p}/w3", shape2.name], [name], name=f"{p}/rows"),
     ]
-
-
-def _unsqueeze(x: str, axes: str, out: str, model: onnx.ModelProto, name: str) -> onnx.NodeProto:
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
-    if opset >= 13:
-        return helper.make_node("Unsqueeze", [x, axes], [out], name=name)
-    return helper.make_node("Unsqueeze", [x], [out], axes=[-1], name=name)
 
 
 def _all_nodes(g: onnx.GraphProto):
@@ -185,7 +179,3 @@ def _all_nodes(g: onnx.GraphProto):
 
 def _numel(t: TensorProto) -> int:
     return int(np.prod(t.dims)) if t.dims else 1
-
-
-def _digest(a: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest() + str(a.shape)

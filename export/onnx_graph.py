@@ -1,0 +1,27 @@
+"""Small ONNX graph helpers shared by the weight rewriters (weight_int8, stored_weights)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import onnx
+from onnx import helper
+
+
+def digest(a: np.ndarray) -> str:
+    """Identity of an array's values and shape: equal tensors are stored once."""
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest() + str(a.shape)
+
+
+def onnx_opset(model: onnx.ModelProto) -> int:
+    """The model's default-domain opset (0 when it declares none)."""
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+
+def unsqueeze_last(x: str, axes: str, out: str, opset: int, name: str = "") -> onnx.NodeProto:
+    """Unsqueeze(x) on a new last axis; `axes` names an int64 [-1] initializer (an input from opset 13 on,
+    an attribute before)."""
+    if opset >= 13:
+        return helper.make_node("Unsqueeze", [x, axes], [out], name=name)
+    return helper.make_node("Unsqueeze", [x], [out], axes=[-1], name=name)
