@@ -25,7 +25,7 @@ from quals.bundle import (
     Separator,
     SpecialTokens,
     load_bundle,
-    sha256_file,
+    model_file_digests,
 )
 from quals.errors import QualsError
 
@@ -213,7 +213,7 @@ def _fields(m: Manifest) -> dict:
 
 
 def _write(stage: Path, manifest: Manifest) -> None:
-    digests = {f.name: sha256_file(f) for f in sorted(stage.iterdir()) if f.is_file() and f.name != MANIFEST_NAME}
+    digests = model_file_digests(stage)
     manifest = Manifest(**{**_fields(manifest), "sha256": digests})
     (stage / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
 

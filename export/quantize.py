@@ -29,7 +29,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from quals.bundle import MANIFEST_NAME, Manifest, load_bundle, sha256_file
+from quals.bundle import MANIFEST_NAME, Manifest, load_bundle, model_file_digests
 
 from .exporter import ExportError, _fields, _publish, _write, validation_logps
 
@@ -166,7 +166,7 @@ def rehash(bundle_dir: str | Path) -> Manifest:
     """Recompute the manifest's sha256 list after a file was added or edited (e.g. the model card)."""
     bundle_dir = Path(bundle_dir)
     m = load_bundle(bundle_dir, verify=False).manifest
-    digests = {f.name: sha256_file(f) for f in sorted(bundle_dir.iterdir()) if f.is_file() and f.name != MANIFEST_NAME}
+    digests = model_file_digests(bundle_dir)
     m = Manifest(**{**_fields(m), "sha256": digests})
     (bundle_dir / MANIFEST_NAME).write_text(m.to_json(), encoding="utf-8")
     load_bundle(bundle_dir)

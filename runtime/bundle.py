@@ -4,6 +4,9 @@ A bundle is everything a host needs to score, with no Python: the manifest names
 sha256, the special token ids, the separator between question and answer, the encoding conventions, the
 default search options and the ONNX I/O layout. The exporter writes it; every runtime (Python, Java, C#)
 reads it and refuses it when a file is missing or does not match its hash.
+
+Documentation (`*.md`, e.g. MODEL_CARD.md) travels with a bundle but is not part of it: it is not hashed,
+so fixing a typo in a card neither breaks the bundle nor changes its id.
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ class Manifest:
     family: str  # "bart" or "t5" (the HF model_type is kept in model_type)
     model_type: str
     files: dict[str, str]  # role -> file name: encoder, decoder_merged | decoder + decoder_with_past, tokenizer
-    sha256: dict[str, str]  # file name -> hex digest, for every file of the bundle but the manifest
+    sha256: dict[str, str]  # file name -> hex digest, for every model file (not the manifest, not documentation)
     tokens: SpecialTokens
     separator: Separator
     encoding: Encoding
@@ -119,6 +122,23 @@ class Manifest:
         return "merged" if "decoder_merged" in self.files else "split"
 
 
+DOC_SUFFIXES = (".md",)
+
+
+def is_documentation(name: str) -> bool:
+    return name.lower().endswith(DOC_SUFFIXES)
+
+
+def model_file_digests(bundle_dir: str | Path) -> dict[str, str]:
+    """The manifest's `sha256` for a bundle directory: every file but the manifest and documentation."""
+    root = Path(bundle_dir)
+    return {
+        f.name: sha256_file(f)
+        for f in sorted(root.iterdir())
+        if f.is_file() and f.name != MANIFEST_NAME and not is_documentation(f.name)
+    }
+
+
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -137,7 +157,8 @@ class Bundle:
 
     @property
     def digest(self) -> str:
-        """A short id of the bundle: the sha256 of its manifest (which holds every file's hash)."""
+        """The bundle's id: the sha256 of its manifest, which holds every model file's hash and every setting
+        the numbers depend on. Documentation is outside the manifest, so editing it keeps the id."""
         return hashlib.sha256((self.path / MANIFEST_NAME).read_bytes()).hexdigest()
 
 

@@ -1,6 +1,7 @@
 """The model card of the shipped bundle, written from the run's own records (never typed by hand):
 training statistics and loss history, the benchmark reports of the fp32 and the shipped (compact) bundles, the synthetic
-check and the QA-generation measurements. Then the bundle's manifest is re-hashed to include it.
+check and the QA-generation measurements. The card is documentation, outside the bundle's hashes: writing it
+changes neither the manifest nor the bundle id (the rehash only drops a card entry an older manifest listed).
 
 python -m quals.train.card --bundle models/default --work build/train-default --reports build/eval
 """
@@ -57,7 +58,7 @@ def _est(e: dict | None, digits: int = 3) -> str:
         return "-"
     lo, hi = e["ci95"]
     v = f"{e['value']:.3f}"
-    return f"{v} [{lo:.{digits}f}, {hi:.{digits}f}]" if lo == lo else v
+    return f"{v} [{lo:.{digits}f}, {hi:.{digits}f}]" if lo is not None and lo == lo else v
 
 
 def _describe(report: dict) -> str:
@@ -81,7 +82,7 @@ def _table(report: dict | None, title: str) -> list[str]:
 
 def _auc(report: dict) -> dict[tuple[str, str, str], float]:
     return {(r["benchmark"], r["origin"], r["variant"]): r["metrics"]["roc_auc"]["value"]
-            for r in report["rows"] if r["metrics"].get("roc_auc")}
+            for r in report["rows"] if (r["metrics"].get("roc_auc") or {}).get("value") is not None}
 
 
 def quantization_cost(small: dict, fp32: dict) -> tuple[float, tuple[str, str, str] | None]:
@@ -206,7 +207,7 @@ def readme_block(reports: Path, bundle: Path | None = None) -> str:
     workers = full.get("workers", 1)
     lines = [
         f"Every record of the four development sets, the shipped model, the authors' search "
-        f"(`{full['signature']}`: build/default-{SHIPPED}, the model files of models/default), "
+        f"(`{full['signature']}`, the signature `quals score --signature` prints for models/default), "
         f"`make evaluate-default-full`: {n} records in {full['seconds'] / 60:.0f} min "
         f"on 2 CPU cores ({workers} worker process{'es' if workers > 1 else ''}). Binary labels (1 = consistent); "
         "95% bootstrap intervals (1,000 resamples):",
