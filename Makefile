@@ -49,13 +49,14 @@ lint: venv
 	$(VENV)/bin/ruff check .
 
 # The full suite first: it builds the tiny test bundles that the torch-free run then reuses.
+# -rs: every skipped test says why. The wheel test runs once, in the runtime-only suite.
 test-full: venv
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -rs -m "not wheel"
 
 test-runtime: venv-rt test-full
 	$(VENV_RT)/bin/python -c "import importlib.util as u, sys; sys.exit(u.find_spec('torch') is not None)" \
 		|| (echo "error: torch is installed in $(VENV_RT)"; exit 1)
-	$(VENV_RT)/bin/python -m pytest -q --ignore=tests/test_hosts.py
+	$(VENV_RT)/bin/python -m pytest -q -rs --ignore=tests/test_hosts.py
 
 test: lint test-full test-runtime
 
