@@ -8,18 +8,31 @@ Exit codes: 0 every record was scored (a summary without QA pairs is a result, n
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import importlib.util
 import json
 import logging
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from . import __version__
-from .errors import BundleError, ProviderError, QualsError
-from .io import FORMATS, BadRecord, RecordWriter, guess_format, read_records
+from .errors import BundleError, InputError, ProviderError, QualsError
+from .io import (
+    FORMATS,
+    BadRecord,
+    RecordWriter,
+    UnwritableRecord,
+    guess_format,
+    json_line,
+    open_output,
+    read_records,
+)
 from .parallel import ScorerPool, WorkerError, threads_per_worker
+from .resume import check_alignment, is_true, read_written
 from .score import VARIANTS
 from .scorer import STATUS_ERROR, Scorer, error_result
 
@@ -37,23 +50,31 @@ RESULT_FIELDS = (
     "summary_tokens",
     "summary_truncated",
 )
+TEXT_FIELDS = ("source", "summary")
 
 
 def default_model() -> Path | None:
-    """$QUALS_MODEL, else the bundle shipped in the repository's models/default."""
+    """$QUALS_MODEL, else the shipped bundle: package data of the installed wheel (quals/default_model), or
+    models/default of a source checkout (an editable install maps the package there)."""
     env = os.environ.get("QUALS_MODEL")
     if env:
         return Path(env)
-    shipped = Path(__file__).resolve().parent.parent / "models" / "default"
-    return shipped if (shipped / "quals.json").is_file() else None
+    candidates: list[Path] = []
+    with contextlib.suppress(ImportError, ValueError):
+        spec = importlib.util.find_spec("quals.default_model")
+        if spec is not None and spec.submodule_search_locations:
+            candidates += [Path(p) for p in spec.submodule_search_locations]
+    candidates.append(Path(__file__).resolve().parent.parent / "models" / "default")
+    return next((c for c in candidates if (c / "quals.json").is_file()), None)
 
 
-def _model_path(model: str | None) -> Path:
+def _model_path(model: str | None, flag: str = "--model") -> Path:
     if model:
         return Path(model)
     found = default_model()
     if found is None:
-        raise click.UsageError("no --model given, $QUALS_MODEL is not set and no default bundle is installed")
+        raise click.UsageError(f"no {flag} given, $QUALS_MODEL is not set and no default bundle is installed "
+                               "(reinstall quals: the wheel ships models/default)")
     return found
 
 
@@ -75,7 +96,9 @@ def _runner(model, provider: str, threads: int | None, workers: int, *, allow_cp
                              threads=threads_per_worker(workers, threads), **overrides)
     except QualsError as exc:
         _fail(exc)
-    signature, options = scorer.signature(), scorer.options
+    # The limit resolved (the bundle's unless given), so that messages can state it; the numbers are the same.
+    options = dataclasses.replace(scorer.options, max_source_tokens=scorer.source_limit)
+    signature = scorer.signature()
     if workers <= 1:
         yield scorer, signature, options
         return
@@ -132,7 +155,7 @@ def main(verbose: int) -> None:
 
 
 @main.command()
-@click.option("--model", "model", default=None, help="Bundle directory (default: $QUALS_MODEL or models/default).")
+@click.option("--model", "model", default=None, help="Bundle directory (default: $QUALS_MODEL or the shipped model).")
 @click.option("--input", "input_", default="-", show_default=True, help="Input file of records, or - for stdin.")
 @click.option("--output", default="-", show_default=True, help="Output file, or - for stdout.")
 @click.option(
@@ -140,11 +163,22 @@ def main(verbose: int) -> None:
     "fmt",
     type=click.Choice(FORMATS),
     default=None,
-    help="Input/output format (default: from the input's extension, else jsonl).",
+    help="Input format (default: from the input's extension, else jsonl).",
+)
+@click.option(
+    "--output-format",
+    "out_fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="Output format (default: from the output's extension, else jsonl; never from the input's).",
 )
 @click.option("--source-text", default=None, help="Score one pair: the source text.")
 @click.option("--summary-text", default=None, help="Score one pair: the summary text.")
 @click.option("--details", is_flag=True, help="Add the QA pairs with per-token log-probs to each record.")
+@click.option("--drop-text", is_flag=True,
+              help="Leave the input's source and summary out of the output records (ids and other fields stay).")
+@click.option("--resume", is_flag=True,
+              help="Continue an --output file that a killed run left: keep its whole records, score the rest.")
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
@@ -166,7 +200,8 @@ def main(verbose: int) -> None:
     "--max-pairs", type=int, default=None, help="Selection cap, checked between round-robin rounds (authors: 10)."
 )
 @click.option(
-    "--max-source-tokens", type=int, default=None, help="Text tokens kept from a source (default: the bundle's limit)."
+    "--max-source-tokens", type=int, default=None,
+    help="Text tokens kept from a source or a summary (default and maximum: the bundle's limit).",
 )
 @search_options
 @click.option("--progress/--no-progress", default=True, help="Progress bar on stderr (only on a terminal).")
@@ -176,9 +211,12 @@ def score(
     input_,
     output,
     fmt,
+    out_fmt,
     source_text,
     summary_text,
     details,
+    drop_text,
+    resume,
     batch_size,
     provider,
     allow_cpu_fallback,
@@ -198,26 +236,40 @@ def score(
     """
     if (source_text is None) != (summary_text is None):
         raise click.UsageError("--source-text and --summary-text go together")
+    if resume and output == "-":
+        raise click.UsageError("--resume needs --output FILE (the file a killed run left)")
+    out_fmt = out_fmt or guess_format(output)
     if source_text is not None:
         records = [{"source": source_text, "summary": summary_text}]
-        fmt = fmt or "jsonl"
     else:
-        fmt = fmt or guess_format(input_)
-        with click.open_file(input_, "rb") as stream:
-            records = list(read_records(stream, fmt))
+        records = _read_input(input_, fmt or guess_format(input_))
+    fields = _output_fields(records, details, out_fmt, drop_text)
+    done: list[dict] = []
+    if resume:
+        try:
+            done = read_written(output, out_fmt, fields).records
+            check_alignment(done, [r.fields if isinstance(r, BadRecord) else r for r in records])
+        except (InputError, OSError) as exc:
+            raise click.UsageError(str(exc)) from exc
+    try:
+        stream = open_output(output, append=resume)
+    except OSError as exc:
+        raise click.UsageError(f"cannot write --output {output}: {exc.strerror or exc}") from exc
     overrides = dict(variant=variant, max_pairs=max_pairs, max_source_tokens=max_source_tokens,
                      **_search_overrides(search_kw))
-    n_errors = 0
-    with _runner(model, provider, threads, workers, allow_cpu_fallback=allow_cpu_fallback, **overrides) as (
-        runner, signature, options
-    ), click.open_file(output, "w", encoding="utf-8", lazy=False) as out:
+    tally = _Tally.of(done)
+    todo = records[len(done):]
+    with contextlib.closing(stream), _runner(model, provider, threads, workers, allow_cpu_fallback=allow_cpu_fallback,
+                                             **overrides) as (runner, signature, options):
         if show_signature:
             click.echo(signature, err=True)
-        writer = RecordWriter(out, fmt, fields=_output_fields(records, details, fmt))
-        show_bar = progress and sys.stderr.isatty() and len(records) > 1
-        batches = [records[lo : lo + batch_size] for lo in range(0, len(records), batch_size)]
+        if resume:
+            click.echo(f"quals: resuming {output}: {len(done)} of {len(records)} record(s) already written", err=True)
+        writer = RecordWriter(stream, out_fmt, fields=fields, header=not (resume and done))
+        show_bar = progress and sys.stderr.isatty() and len(todo) > 1
+        batches = [todo[lo : lo + batch_size] for lo in range(0, len(todo), batch_size)]
         good = [[r for r in b if not isinstance(r, BadRecord)] for b in batches]
-        with click.progressbar(length=len(records), label="scoring", file=sys.stderr, hidden=not show_bar) as bar:
+        with click.progressbar(length=len(todo), label="scoring", file=sys.stderr, hidden=not show_bar) as bar:
             scored = runner.score_batches((([r["source"] for r in g], [r["summary"] for r in g]) for g in good),
                                           bar.update)
             try:
@@ -225,17 +277,78 @@ def score(
                     results = iter(results)
                     for rec in batch:
                         if isinstance(rec, BadRecord):
-                            result, fields = error_result(rec.reason, options.variant), rec.fields
+                            result, passed = error_result(rec.reason, options.variant), rec.fields
                             bar.update(1)
                         else:
-                            result, fields = next(results), rec
-                        n_errors += result.status == STATUS_ERROR
-                        writer.write(_output_record(fields, result, details))
+                            result, passed = next(results), rec
+                        tally.add(_write_record(writer, passed, result, details, drop_text))
             except WorkerError as exc:
                 _worker_died(exc)
-    if n_errors:
-        click.echo(f"quals: {n_errors} of {len(records)} record(s) could not be scored (status: error)", err=True)
+            except BrokenPipeError:
+                sys.stderr.write("quals: the output was closed before every record was written\n")
+                sys.exit(EXIT_RECORD_ERRORS)
+    tally.report(len(records), options.max_source_tokens)
+    if tally.errors:
         sys.exit(EXIT_RECORD_ERRORS)
+
+
+def _read_input(input_: str, fmt: str) -> list:
+    if input_ == "-" and sys.stdin.isatty():
+        click.echo("quals: reading records from stdin (end with Ctrl-D; --input FILE or --source-text/"
+                   "--summary-text otherwise)", err=True)
+    try:
+        with click.open_file(input_, "rb") as stream:
+            return list(read_records(stream, fmt))
+    except OSError as exc:
+        raise click.UsageError(f"cannot read --input {input_}: {exc.strerror or exc}") from exc
+
+
+@dataclass
+class _Tally:
+    """What the run wrote, for the exit code and the closing lines on stderr (resumed records included)."""
+
+    errors: int = 0
+    source_cut: int = 0
+    summary_cut: int = 0
+
+    @classmethod
+    def of(cls, written: list[dict]) -> _Tally:
+        t = cls()
+        for rec in written:
+            t.add(rec)
+        return t
+
+    def add(self, rec: dict) -> None:
+        self.errors += rec.get("status") == STATUS_ERROR
+        self.source_cut += is_true(rec.get("source_truncated"))
+        self.summary_cut += is_true(rec.get("summary_truncated"))
+
+    def report(self, total: int, limit) -> None:
+        if self.source_cut or self.summary_cut:
+            click.echo(f"quals: truncated to the first {limit} tokens: the source of {self.source_cut} and the "
+                       f"summary of {self.summary_cut} of {total} record(s) (source_truncated / "
+                       "summary_truncated in each record); text past the cut was not scored", err=True)
+        if self.errors:
+            click.echo(f"quals: {self.errors} of {total} record(s) could not be scored (status: error)", err=True)
+
+
+def _write_record(writer: RecordWriter, passed: dict, result, details: bool, drop_text: bool) -> dict:
+    """Write one record; one that cannot be written becomes an error record (with the ids that can be)."""
+    rec = _output_record(passed, result, details, drop_text)
+    try:
+        writer.write(rec)
+        return rec
+    except UnwritableRecord as exc:
+        err = error_result(f"the result could not be written: {exc}", result.variant).to_dict()
+        keep = {}
+        for k, v in rec.items():
+            if k not in err and k != "pairs":
+                with contextlib.suppress(UnwritableRecord):
+                    writer.format({k: v})
+                    keep[k] = v
+        fallback = {**keep, **err}
+        writer.write(fallback)
+        return fallback
 
 
 @main.command()
@@ -255,6 +368,9 @@ def score(
     type=click.Choice(list(VARIANTS)),
     help="Variants to report, all from one scoring pass (default: paper and clean).",
 )
+@click.option("--label-kind", "kind", type=click.Choice(["binary", "graded"]), default=None,
+              help="Metric family for every benchmark (default: the records' label_kind, else binary when "
+                   "the labels are 0/1 only).")
 @click.option("--limit", type=int, default=None, help="Score a seeded sample of N records per benchmark (stratified).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample and the bootstrap.")
 @click.option("--bootstrap", "n_resamples", type=int, default=1000, show_default=True, help="Bootstrap resamples.")
@@ -266,7 +382,7 @@ def score(
 @click.option("--max-pairs", type=int, default=None, help="Selection cap (authors: 10).")
 @click.option("--progress/--no-progress", default=True, help="Progress bar on stderr (only on a terminal).")
 @search_options
-def evaluate(model, benchmarks, variants, limit, seed, n_resamples, json_out, scores_out, provider, threads,
+def evaluate(model, benchmarks, variants, kind, limit, seed, n_resamples, json_out, scores_out, provider, threads,
              workers, max_pairs, progress, **search_kw):
     """Agreement of QUALS with human labels: a table per benchmark and per origin, with 95% bootstrap CIs.
 
@@ -281,6 +397,12 @@ def evaluate(model, benchmarks, variants, limit, seed, n_resamples, json_out, sc
     if limit is not None and limit < 1:
         raise click.UsageError("--limit must be >= 1")
     variants = list(variants) or ["paper", "clean"]
+    for flag, target in (("--json", json_out), ("--scores", scores_out)):
+        if target:  # found out now, not after the whole run
+            try:
+                open(target, "ab").close()
+            except OSError as exc:
+                raise click.UsageError(f"cannot write {flag} {target}: {exc.strerror or exc}") from exc
     try:
         sets = [ev.subsample(ev.load_benchmark(p), limit, seed) for p in benchmarks]
     except QualsError as exc:
@@ -297,36 +419,45 @@ def evaluate(model, benchmarks, variants, limit, seed, n_resamples, json_out, sc
             except WorkerError as exc:
                 _worker_died(exc)
         seconds = time.perf_counter() - t0
-    rows = ev.report(scored, variants, n_resamples=n_resamples, seed=seed)
+    try:
+        rows = ev.report(scored, variants, n_resamples=n_resamples, seed=seed, kind=kind)
+    except QualsError as exc:
+        _fail(exc)
     click.echo(ev.format_table(rows))
     click.echo(f"{len(records)} records in {seconds:.0f} s ({seconds / max(1, len(records)):.2f} s/record)", err=True)
     if json_out:
         doc = {"signature": signature, "benchmarks": list(benchmarks), "limit": limit, "seed": seed,
                "bootstrap": n_resamples, "seconds": seconds, "workers": workers, "rows": [r.to_dict() for r in rows]}
-        Path(json_out).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        Path(json_out).write_text(json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n",
+                                  encoding="utf-8", errors="backslashreplace")
     if scores_out:
-        with open(scores_out, "w", encoding="utf-8") as f:
+        with open(scores_out, "wb") as f:
             for s in scored:
-                f.write(json.dumps(s.to_dict(), ensure_ascii=False) + "\n")
+                f.write(json_line(s.to_dict()).encode("utf-8"))
     n_err = sum(s.status == STATUS_ERROR for s in scored)
     if n_err:
         click.echo(f"quals: {n_err} record(s) could not be scored (status: error)", err=True)
         sys.exit(EXIT_RECORD_ERRORS)
 
 
-def _output_fields(records, details: bool, fmt: str) -> list[str] | None:
+def _passes_through(key: str, drop_text: bool) -> bool:
+    """An input field copied to the output record (result fields are the scorer's, never the input's)."""
+    return key not in RESULT_FIELDS and key != "pairs" and not (drop_text and key in TEXT_FIELDS)
+
+
+def _output_fields(records, details: bool, fmt: str, drop_text: bool = False) -> list[str] | None:
     if fmt == "jsonl":
         return None
     passthrough: list[str] = []
     for r in records:
         for k in r.fields if isinstance(r, BadRecord) else r:
-            if k not in passthrough and k not in RESULT_FIELDS:
+            if k not in passthrough and _passes_through(k, drop_text):
                 passthrough.append(k)
     return passthrough + list(RESULT_FIELDS) + (["pairs"] if details else [])
 
 
-def _output_record(fields: dict, result, details: bool) -> dict:
-    rec = {k: v for k, v in fields.items() if k not in RESULT_FIELDS and k != "pairs"}
+def _output_record(fields: dict, result, details: bool, drop_text: bool = False) -> dict:
+    rec = {k: v for k, v in fields.items() if _passes_through(k, drop_text)}
     rec.update(result.to_dict(details=details))
     return rec
 
@@ -350,7 +481,7 @@ def generate(model, text, num_return, provider, as_json, **search_kw):
         {
             "rank": i,
             "tokens": list(h.tokens),
-            "text": scorer.codec.tokenizer.decode(list(h.tokens), skip_special_tokens=False),
+            "text": h.text,
             "score": h.score,
             "sum_score": h.sum_score,
             "token_scores": list(h.token_scores),
@@ -363,6 +494,30 @@ def generate(model, text, num_return, provider, as_json, **search_kw):
     else:
         for r in rows:
             click.echo(f"{r['rank']:3d} {r['score']:9.4f}  {r['text']}")
+
+
+EXPORT_MODULES = ("torch", "transformers", "optimum", "onnx")  # what `quals export` imports
+QUANTIZE_MODULES = ("optimum", "onnx")
+
+
+def _missing_extra(command: str, modules: str) -> None:
+    click.echo(f"error: quals {command} needs the export extra, and {modules} is not installed here: "
+               "pip install torch==2.13.0 && pip install 'quals[export]' (torch first: the CPU wheel)", err=True)
+    sys.exit(EXIT_EXPORT)
+
+
+def _require_export_extra(command: str, modules: tuple[str, ...]) -> None:
+    """Fail with the install hint (exit 4) before any work, not with a ModuleNotFoundError half-way."""
+    missing = []
+    for m in modules:
+        try:
+            found = importlib.util.find_spec(m) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(m)
+    if missing:
+        _missing_extra(command, ", ".join(missing))
 
 
 @main.command()
@@ -392,11 +547,9 @@ def generate(model, text, num_return, provider, as_json, **search_kw):
 @click.option("--overwrite", is_flag=True, help="Replace the files of an existing OUT.")
 def export(src, out, separator, max_source_tokens, decoder, atol, overwrite):
     """Export the HF checkpoint SRC (BART or T5 family) to the bundle OUT, validated against PyTorch."""
-    try:
-        from quals.export import export_bundle
-    except ImportError as exc:
-        click.echo(f"error: the exporter needs the export extra (pip install 'quals[export]'): {exc}", err=True)
-        sys.exit(EXIT_EXPORT)
+    _require_export_extra("export", EXPORT_MODULES)
+    from quals.export import export_bundle
+
     try:
         manifest = export_bundle(
             src,
@@ -410,6 +563,8 @@ def export(src, out, separator, max_source_tokens, decoder, atol, overwrite):
     except QualsError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_EXPORT)
+    except ImportError as exc:
+        _missing_extra("export", exc.name or str(exc))
     v = manifest.validation
     click.echo(
         f"exported {src} -> {out} ({manifest.family}, opset {manifest.onnx.opset}); "
@@ -434,17 +589,17 @@ def export(src, out, separator, max_source_tokens, decoder, atol, overwrite):
 @click.option("--overwrite", is_flag=True, help="Replace the files of an existing OUT.")
 def quantize(src, out, method, block_size, int8_nodes, overwrite):
     """Write a smaller copy of the fp32 bundle SRC (exported with --decoder split) to OUT, merged decoder."""
-    try:
-        from quals.export import quantize_bundle
-    except ImportError as exc:
-        click.echo(f"error: quantisation needs the export extra (pip install 'quals[export]'): {exc}", err=True)
-        sys.exit(EXIT_EXPORT)
+    _require_export_extra("quantize", QUANTIZE_MODULES)
+    from quals.export import quantize_bundle
+
     try:
         manifest = quantize_bundle(src, out, method=method, block_size=block_size, int8_nodes=int8_nodes,
                                    overwrite=overwrite)
     except QualsError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_EXPORT)
+    except ImportError as exc:
+        _missing_extra("quantize", exc.name or str(exc))
     diff = manifest.validation["vs_fp32_max_abs_logprob_diff"]
     mean = manifest.validation["vs_fp32_mean_abs_logprob_diff"]
     click.echo(f"quantized {src} -> {out} ({method}); |log p - log p(fp32)|: max {diff:.3g}, mean {mean:.3g}")
@@ -461,7 +616,7 @@ def conformance(bundle, out, name, progress):
     from .conformance import CASES, vectors
     from .search import SEARCHES
 
-    path = _model_path(bundle)
+    path = _model_path(bundle, "BUNDLE")
     try:
         scorer = Scorer.load(path, threads=1)
     except QualsError as exc:
@@ -486,7 +641,7 @@ def info(bundle, no_verify):
     from .bundle import load_bundle
 
     try:
-        b = load_bundle(_model_path(bundle), verify=not no_verify)
+        b = load_bundle(_model_path(bundle, "BUNDLE"), verify=not no_verify)
     except QualsError as exc:
         _fail(exc)
     files = {name: (b.path / name).stat().st_size for name in b.manifest.sha256}

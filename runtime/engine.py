@@ -21,7 +21,7 @@ import onnxruntime as ort
 from .bundle import Bundle
 from .errors import BundleError, ProviderError
 
-log = logging.getLogger("quals")
+log = logging.getLogger("quals.engine")
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 LOGITS_BUDGET = 8 << 20  # logits per teacher-forcing pass (32 MB of float32): bounds peak memory
@@ -51,7 +51,16 @@ def pick_log_probs(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return (picked - lse)[..., 0]
 
 
-def make_session(path, provider: str, allow_fallback: bool, threads: int | None) -> ort.InferenceSession:
+def make_session(path, provider: str, allow_fallback: bool, threads: int | None,
+                 fallbacks: list[str] | None = None) -> ort.InferenceSession:
+    """An ONNX Runtime session on `provider`. An allowed fallback to CPU is appended to `fallbacks` (for the
+    caller to report once for all of a model's sessions), or logged when no list is given."""
+    def fell_back(message: str) -> None:
+        if fallbacks is None:
+            log.warning("%s", message)
+        elif message not in fallbacks:
+            fallbacks.append(message)
+
     if provider not in PROVIDERS:
         raise ProviderError(f"unknown provider {provider!r}; choose one of {sorted(PROVIDERS)}")
     wanted = PROVIDERS[provider]
@@ -62,7 +71,7 @@ def make_session(path, provider: str, allow_fallback: bool, threads: int | None)
                 f"{wanted} is not available in this onnxruntime (available: {', '.join(available)}); "
                 "install onnxruntime-gpu with CUDA, or allow the CPU fallback"
             )
-        log.warning("%s not available; falling back to CPU as allowed", wanted)
+        fell_back(f"{wanted} not available; falling back to CPU as allowed")
         wanted = PROVIDERS["cpu"]
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -88,7 +97,7 @@ def make_session(path, provider: str, allow_fallback: bool, threads: int | None)
                 f"{wanted} could not be initialised for {path.name} (got {sess.get_providers()}); "
                 "check the CUDA/cuDNN installation, or allow the CPU fallback"
             )
-        log.warning("%s failed to initialise; running on %s as allowed", wanted, sess.get_providers()[0])
+        fell_back(f"{wanted} failed to initialise; running on {sess.get_providers()[0]} as allowed")
     return sess
 
 
@@ -111,13 +120,20 @@ class Engine:
         m = bundle.manifest
         self.manifest = m
         self.layers = m.onnx.num_layers
-        self.encoder = make_session(bundle.file("encoder"), provider, allow_fallback, threads)
+        fallbacks: list[str] = []
+
+        def session(role: str) -> ort.InferenceSession:
+            return make_session(bundle.file(role), provider, allow_fallback, threads, fallbacks)
+
+        self.encoder = session("encoder")
         if m.decoder_layout == "merged":
-            self.decoder = make_session(bundle.file("decoder_merged"), provider, allow_fallback, threads)
+            self.decoder = session("decoder_merged")
             self.decoder_past = self.decoder
         else:
-            self.decoder = make_session(bundle.file("decoder"), provider, allow_fallback, threads)
-            self.decoder_past = make_session(bundle.file("decoder_with_past"), provider, allow_fallback, threads)
+            self.decoder = session("decoder")
+            self.decoder_past = session("decoder_with_past")
+        for message in fallbacks:  # once per model, not once per session
+            log.warning("%s", message)
         self.provider = self.encoder.get_providers()[0]
         self._merged = m.decoder_layout == "merged"
         self._dec_inputs = {i.name for i in self.decoder.get_inputs()}

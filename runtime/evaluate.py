@@ -38,6 +38,7 @@ class Record:
     summary: str
     label: float
     origin: str
+    label_kind: str | None = None  # "binary" or "graded", as the record declares it; None: not declared
 
 
 def load_benchmark(path: str | Path, name: str | None = None) -> list[Record]:
@@ -46,7 +47,7 @@ def load_benchmark(path: str | Path, name: str | None = None) -> list[Record]:
     name = name or path.stem
     out: list[Record] = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # -sig: a leading BOM is not part of line 1
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read benchmark ({exc})") from exc
     for n, line in enumerate(lines, 1):
@@ -66,13 +67,38 @@ def load_benchmark(path: str | Path, name: str | None = None) -> list[Record]:
             raise InputError(f"{path}:{n}: label must be a finite number, got {label!r}")
         if not isinstance(d["source"], str) or not isinstance(d["summary"], str):
             raise InputError(f"{path}:{n}: source and summary must be strings")
+        kind = declared_kind(d.get("label_kind"), f"{path}:{n}")
         out.append(
             Record(name, len(out), str(d.get("id", n)), d["source"], d["summary"], float(label),
-                   str(d.get("origin") or ALL))
+                   str(d.get("origin") or ALL), kind)
         )
     if not out:
         raise InputError(f"{path}: no records")
+    kinds = {r.label_kind for r in out} - {None}
+    if len(kinds) > 1:
+        raise InputError(f"{path}: records declare different label kinds ({', '.join(sorted(kinds))}); "
+                         "give --label-kind to choose one")
     return out
+
+
+KINDS = ("binary", "graded")
+_GRADED_WORDS = ("graded", "continuous", "likert", "ordinal", "scalar", "score")
+
+
+def declared_kind(value: Any, where: str) -> str | None:
+    """The metric family a record's `label_kind` names. Benchmarks write it as a word or as a sentence that
+    starts with one ("binary (SummaC rule: ...)"), so the first word decides."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"{where}: label_kind must be a non-empty string, got {value!r}")
+    word = value.strip().split(None, 1)[0].strip(":;,.()").lower()
+    if word == "binary":
+        return "binary"
+    if word in _GRADED_WORDS:
+        return "graded"
+    raise InputError(f"{where}: label_kind {value[:60]!r} names neither binary nor graded labels; "
+                     "give --label-kind binary|graded to say which")
 
 
 def subsample(records: Sequence[Record], limit: int | None, seed: int) -> list[Record]:
@@ -97,8 +123,23 @@ def subsample(records: Sequence[Record], limit: int | None, seed: int) -> list[R
     return sorted(keep, key=lambda r: r.index)
 
 
-def label_kind(labels: Sequence[float]) -> str:
-    return "binary" if set(labels) <= {0.0, 1.0} else "graded"
+def label_kind(records: Sequence[Record], override: str | None = None) -> str:
+    """The metric family of a group of records: `override`, else what the records declare, else a guess from
+    the labels (0/1 only: binary). A graded benchmark whose subset holds only 0 and 1 keeps correlations
+    when its records say graded."""
+    if override is not None:
+        if override not in KINDS:
+            raise InputError(f"label kind must be one of {', '.join(KINDS)}, got {override!r}")
+        kind = override
+    else:
+        declared = {r.label_kind for r in records} - {None}
+        kind = declared.pop() if len(declared) == 1 else None
+        if kind is None:
+            return "binary" if {r.label for r in records} <= {0.0, 1.0} else "graded"
+    if kind == "binary" and not {r.label for r in records} <= {0.0, 1.0}:
+        bad = sorted({r.label for r in records} - {0.0, 1.0})[:3]
+        raise InputError(f"{records[0].benchmark}: binary labels must be 0 or 1, found {bad}")
+    return kind
 
 
 @dataclass
@@ -117,7 +158,8 @@ class Row:
         return {
             "benchmark": self.benchmark, "origin": self.origin, "variant": self.variant, "label_kind": self.kind,
             "n": self.n, "n_no_pairs": self.n_no_pairs, "n_errors": self.n_errors,
-            "metrics": {k: v.to_dict() for k, v in self.metrics.items()}, "bacc_threshold": self.threshold,
+            "metrics": {k: v.to_dict() for k, v in self.metrics.items()},
+            "bacc_threshold": metrics.finite_or_none(self.threshold),
         }
 
 
@@ -163,8 +205,12 @@ def score_records(
     return out
 
 
-def report(scored: Sequence[ScoredRecord], variants: Sequence[str], *, n_resamples: int, seed: int) -> list[Row]:
-    """One row per benchmark x origin (all, then each origin when there are several) x variant."""
+def report(scored: Sequence[ScoredRecord], variants: Sequence[str], *, n_resamples: int, seed: int,
+           kind: str | None = None) -> list[Row]:
+    """One row per benchmark x origin (all, then each origin when there are several) x variant.
+
+    Each benchmark's metric family is decided once, on all its records (`label_kind`), so that its origins
+    are reported with the same metrics."""
     rows: list[Row] = []
     benches = list(dict.fromkeys(s.record.benchmark for s in scored))
     for b in benches:
@@ -172,17 +218,17 @@ def report(scored: Sequence[ScoredRecord], variants: Sequence[str], *, n_resampl
         origins = list(dict.fromkeys(s.record.origin for s in mine))
         groups = [(ALL, mine)] + ([(o, [s for s in mine if s.record.origin == o]) for o in origins]
                                   if len(origins) > 1 else [])
+        bench_kind = label_kind([s.record for s in mine], kind)
         for origin, group in groups:
-            kind = label_kind([s.record.label for s in group])
             for v in variants:
                 ok = [s for s in group if s.scores.get(v) is not None]
-                row = Row(b, origin, v, kind, len(group), sum(s.status == STATUS_NO_PAIRS for s in group),
+                row = Row(b, origin, v, bench_kind, len(group), sum(s.status == STATUS_NO_PAIRS for s in group),
                           sum(s.status == STATUS_ERROR for s in group))
                 if len(ok) >= 2:
                     x = np.array([s.scores[v] for s in ok])
                     y = np.array([s.record.label for s in ok])
-                    row.metrics = agreement(x, y, kind, n_resamples, seed)
-                    if kind == "binary":
+                    row.metrics = agreement(x, y, bench_kind, n_resamples, seed)
+                    if bench_kind == "binary":
                         row.threshold = metrics.best_balanced_accuracy(x, y)[1]
                 rows.append(row)
     return rows

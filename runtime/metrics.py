@@ -71,7 +71,12 @@ class Estimate:
     high: float
 
     def to_dict(self) -> dict:
-        return {"value": self.value, "ci95": [self.low, self.high]}
+        """JSON-ready: an undefined value (one class only, too few records) is null, never a bare NaN."""
+        return {"value": finite_or_none(self.value), "ci95": [finite_or_none(self.low), finite_or_none(self.high)]}
+
+
+def finite_or_none(x: float | None) -> float | None:
+    return float(x) if x is not None and np.isfinite(x) else None
 
 
 def bootstrap(

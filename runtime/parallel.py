@@ -9,6 +9,7 @@ Each worker loads the bundle once (its own sessions, its own memory: peak RSS is
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from collections import deque
@@ -49,6 +50,9 @@ _worker_scorer: Scorer | None = None
 
 def _init(load: _Load) -> None:
     global _worker_scorer
+    # The parent loaded the bundle first and said whatever there was to say (a CPU fallback): not once more
+    # per worker.
+    logging.getLogger("quals.engine").setLevel(logging.ERROR)
     # The parent already verified the bundle's checksums and options; a worker only loads it.
     _worker_scorer = Scorer.load(load.path, load.provider, allow_cpu_fallback=load.allow_cpu_fallback,
                                  threads=load.threads, verify=False, options=load.options)

@@ -147,17 +147,28 @@ class Scorer:
         if not text:
             raise InputError("text is empty")
         enc = self.engine.encode(self.codec.encode(text, self.options.max_source_tokens).ids)
-        return self._search(enc, opts)
+        decode = self.codec.tokenizer.decode
+        return [dataclasses.replace(h, text=decode(list(h.tokens), skip_special_tokens=False))
+                for h in self._search(enc, opts)]
 
     # -- scoring ---------------------------------------------------------------------------------
     def score(
         self,
-        sources: Sequence[str],
-        summaries: Sequence[str],
+        sources: Iterable[str],
+        summaries: Iterable[str],
         *,
         progress: Callable[[int], None] | None = None,
     ) -> list[Result]:
-        """One Result per (source, summary), in order. `progress(n)` is called as summaries finish."""
+        """One Result per (source, summary), in order. `progress(n)` is called as summaries finish.
+
+        Any iterables of strings (lists, tuples, generators, pandas Series); for one pair, `score_one`.
+        """
+        for name, arg in (("sources", sources), ("summaries", summaries)):
+            if isinstance(arg, (str, bytes)):
+                raise InputError(f"{name} must be an iterable of strings, not one {type(arg).__name__} "
+                                 "(it would be scored character by character); use score_one(source, summary) "
+                                 "or score([source], [summary])")
+        sources, summaries = list(sources), list(summaries)
         if len(sources) != len(summaries):
             raise InputError(f"{len(sources)} sources but {len(summaries)} summaries")
         works = [self._prepare(src, summ) for src, summ in zip(sources, summaries)]
@@ -263,11 +274,16 @@ class Scorer:
             pairs=pairs,
         )
 
+    @property
+    def source_limit(self) -> int:
+        """Text tokens kept from a source (and a summary): the option, else the bundle's limit."""
+        return self.options.max_source_tokens or self.manifest.encoding.max_source_tokens
+
     # -- reproducibility -------------------------------------------------------------------------
     def signature(self) -> str:
         """Every knob that changes the number, sacrebleu style (`key:value|...`, version last)."""
         s, o = self.options.search, self.options
-        src_limit = o.max_source_tokens or self.manifest.encoding.max_source_tokens
+        src_limit = self.source_limit
         parts = [
             "quals",
             f"bundle:{self.bundle.digest[:12]}",
@@ -319,7 +335,13 @@ def default_options(bundle: Bundle, base: QualsOptions | None = None, **override
     if search_over.get("search", search.search) != search.search:
         search = search_defaults(defaults, search_over["search"])
     search = dataclasses.replace(search, **search_over) if search_over else search
-    return dataclasses.replace(base, search=search, **option_over)
+    options = dataclasses.replace(base, search=search, **option_over)
+    limit = bundle.manifest.encoding.max_source_tokens
+    if options.max_source_tokens is not None and options.max_source_tokens > limit:
+        # Past the limit the encoder runs out of positions (ONNX Runtime fails with an index error).
+        raise OptionsError(f"max_source_tokens {options.max_source_tokens} is above this bundle's limit of {limit} "
+                           "text tokens (set at export: a BART encoder has no positions past it)")
+    return options
 
 
 _SEARCH_FIELDS = {f.name for f in dataclasses.fields(SearchOptions)}

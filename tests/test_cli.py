@@ -70,7 +70,7 @@ def test_csv_and_tsv_pass_ids_through(bart_bundle, tmp_path):
             w.writerow(["doc", "source", "summary"])
             w.writerow(["7", "Anna built a bridge, in Paris.", "Anna built a bridge."])
             w.writerow(["8", "", "x"])
-        r = run(["score", "--model", str(bart_bundle), "--input", str(inp), *SMALL])
+        r = run(["score", "--model", str(bart_bundle), "--input", str(inp), "--output-format", fmt, *SMALL])
         assert r.exit_code == 1
         rows = list(csv.DictReader(io.StringIO(r.stdout), delimiter=delim))
         assert [row["doc"] for row in rows] == ["7", "8"]

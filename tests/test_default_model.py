@@ -44,3 +44,28 @@ def test_evaluate_runs_on_the_four_development_sets(tmp_path):
     rows = json.loads(out.read_text())["rows"]
     assert {x["benchmark"] for x in rows} == set(SETS)
     assert all(x["n"] == 3 for x in rows if x["origin"] == "all")
+
+
+def test_the_signature_the_readme_and_card_quote_is_the_one_users_get():
+    import re
+
+    from quals import Scorer
+
+    bundle_id = Scorer.load(DEFAULT).signature().split("|")[1]
+
+    def quoted(doc: Path) -> set[str]:
+        return set(re.findall(r"quals\|(bundle:[0-9a-f]{12})\|", doc.read_text(encoding="utf-8")))
+
+    assert quoted(ROOT / "README.md") == {bundle_id}
+    assert bundle_id in quoted(DEFAULT / "MODEL_CARD.md")  # beside the fp32 bundle's, which it is compared with
+
+
+def test_the_readme_output_table_lists_every_result_field():
+    from quals.scorer import Result
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| field | meaning |"):]
+    table = table[: table.index("\n\n")]
+    fields = set(Result(None, "error", error="x").to_dict(details=True))
+    missing = [f for f in fields if f"`{f}`" not in table]
+    assert not missing, missing

@@ -77,6 +77,8 @@ class Hypothesis:
     token_scores: per-token differences of the cumulative search score, so they carry the diversity
     penalty each token was charged; sum(token_scores) is the sequence's summed search score.
     score: the normalised score the search ranks by (sum / length ** length_penalty).
+    text: the decoded tokens, special tokens (the QA separator) kept; filled by `Scorer.generate` (a search
+    knows no tokenizer).
     """
 
     tokens: tuple[int, ...]
@@ -84,6 +86,7 @@ class Hypothesis:
     score: float
     finished: bool = True
     extra: dict = field(default_factory=dict, compare=False)
+    text: str | None = field(default=None, compare=False)
 
     @property
     def sum_score(self) -> float:
