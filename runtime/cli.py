@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import importlib.util
 import json
 import logging
@@ -85,20 +86,40 @@ def _fail(exc: QualsError) -> None:
 
 
 @contextlib.contextmanager
-def _runner(model, provider: str, threads: int | None, workers: int, *, allow_cpu_fallback: bool = False, **overrides):
-    """(runner, signature, options): a Scorer, or a pool of `workers` processes scoring with the same options.
+def _runner(model, provider: str, threads: int | None, workers: int, *, allow_cpu_fallback: bool = False,
+            engine: dict | None = None, details: bool = True, batch_size: int = 16, **overrides):
+    """(runner, signature, options): a Scorer, a pool of `workers` processes, or the Ray engine, all scoring
+    with the same options (so with the same numbers).
 
     The bundle, provider and options are checked here, in this process, before any worker starts.
     """
+    engine = engine or {"engine": "local"}
     path = _model_path(model)
+    ray_engine = engine["engine"] == "ray"
+    if ray_engine and workers > 1:
+        raise click.UsageError("--workers is the local engine's; with --engine ray give --actors")
+    local_threads = engine["cpus_per_actor"] if ray_engine else threads_per_worker(workers, threads)
     try:
-        scorer = Scorer.load(path, provider, allow_cpu_fallback=allow_cpu_fallback,
-                             threads=threads_per_worker(workers, threads), **overrides)
+        scorer = Scorer.load(path, provider, allow_cpu_fallback=allow_cpu_fallback, threads=local_threads,
+                             **overrides)
     except QualsError as exc:
         _fail(exc)
     # The limit resolved (the bundle's unless given), so that messages can state it; the numbers are the same.
     options = dataclasses.replace(scorer.options, max_source_tokens=scorer.source_limit)
     signature = scorer.signature()
+    if ray_engine:
+        del scorer
+        from .ray import RayRunner  # imports ray itself only when the runner starts
+
+        try:
+            runner = RayRunner(path, options, actors=engine["actors"], cpus_per_actor=engine["cpus_per_actor"],
+                               provider=provider, address=engine["address"], details=details,
+                               ship_bundle=engine["ship_bundle"], batch_size=batch_size)
+        except ImportError as exc:  # no ray here: a usage error, with the install hint
+            raise click.UsageError(str(exc)) from exc
+        with runner:
+            yield runner, signature, options
+        return
     if workers <= 1:
         yield scorer, signature, options
         return
@@ -106,6 +127,31 @@ def _runner(model, provider: str, threads: int | None, workers: int, *, allow_cp
     with ScorerPool(path, workers, options, provider=provider, allow_cpu_fallback=allow_cpu_fallback,
                     threads=threads) as pool:
         yield pool, signature, options
+
+
+def engine_options(f):
+    """--engine and the Ray engine's flags, collected into one `engine` dict argument."""
+    opts = [
+        click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+                     help="local: this process (or --workers processes); ray: Ray Data actors (pip install "
+                          "'quals[ray]'), on a local Ray or the cluster at --address."),
+        click.option("--address", default=None, help="Ray: the cluster to connect to (default: start a local Ray)."),
+        click.option("--actors", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Ray: scoring actors, each with its own copy of the model (a fixed-size pool)."),
+        click.option("--cpus-per-actor", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Ray: CPUs reserved per actor, = its ONNX Runtime intra-op threads."),
+        click.option("--ship-bundle", is_flag=True,
+                     help="Ray: upload the bundle with the job (runtime_env working_dir) instead of loading it "
+                          "from a path every node can read."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+
+    def wrapper(*args, engine, address, actors, cpus_per_actor, ship_bundle, **kw):
+        return f(*args, engine={"engine": engine, "address": address, "actors": actors,
+                                "cpus_per_actor": cpus_per_actor, "ship_bundle": ship_bundle}, **kw)
+
+    return functools.wraps(f)(wrapper)
 
 
 def _worker_died(exc: WorkerError) -> None:
@@ -204,6 +250,7 @@ def main(verbose: int) -> None:
     help="Text tokens kept from a source or a summary (default and maximum: the bundle's limit).",
 )
 @search_options
+@engine_options
 @click.option("--progress/--no-progress", default=True, help="Progress bar on stderr (only on a terminal).")
 @click.option("--signature", "show_signature", is_flag=True, help="Print the reproducibility signature on stderr.")
 def score(
@@ -227,6 +274,7 @@ def score(
     max_source_tokens,
     progress,
     show_signature,
+    engine,
     **search_kw,
 ):
     """Score summaries against their sources: one output record per input record, in order.
@@ -260,6 +308,7 @@ def score(
     tally = _Tally.of(done)
     todo = records[len(done):]
     with contextlib.closing(stream), _runner(model, provider, threads, workers, allow_cpu_fallback=allow_cpu_fallback,
+                                             engine=engine, details=details, batch_size=batch_size,
                                              **overrides) as (runner, signature, options):
         if show_signature:
             click.echo(signature, err=True)
@@ -382,8 +431,9 @@ def _write_record(writer: RecordWriter, passed: dict, result, details: bool, dro
 @click.option("--max-pairs", type=int, default=None, help="Selection cap (authors: 10).")
 @click.option("--progress/--no-progress", default=True, help="Progress bar on stderr (only on a terminal).")
 @search_options
+@engine_options
 def evaluate(model, benchmarks, variants, kind, limit, seed, n_resamples, json_out, scores_out, provider, threads,
-             workers, max_pairs, progress, **search_kw):
+             workers, max_pairs, progress, engine, **search_kw):
     """Agreement of QUALS with human labels: a table per benchmark and per origin, with 95% bootstrap CIs.
 
     Binary labels get ROC-AUC and balanced accuracy (at the threshold that maximises it on the same data,
@@ -409,7 +459,7 @@ def evaluate(model, benchmarks, variants, kind, limit, seed, n_resamples, json_o
         _fail(exc)
     records = [r for s in sets for r in s]
     overrides = dict(max_pairs=max_pairs, **_search_overrides(search_kw))
-    with _runner(model, provider, threads, workers, **overrides) as (runner, signature, _):
+    with _runner(model, provider, threads, workers, engine=engine, **overrides) as (runner, signature, _):
         click.echo(f"signature: {signature}", err=True)
         t0 = time.perf_counter()
         show_bar = progress and sys.stderr.isatty()
@@ -427,7 +477,8 @@ def evaluate(model, benchmarks, variants, kind, limit, seed, n_resamples, json_o
     click.echo(f"{len(records)} records in {seconds:.0f} s ({seconds / max(1, len(records)):.2f} s/record)", err=True)
     if json_out:
         doc = {"signature": signature, "benchmarks": list(benchmarks), "limit": limit, "seed": seed,
-               "bootstrap": n_resamples, "seconds": seconds, "workers": workers, "rows": [r.to_dict() for r in rows]}
+               "bootstrap": n_resamples, "seconds": seconds, "workers": workers, "engine": engine,
+               "rows": [r.to_dict() for r in rows]}
         Path(json_out).write_text(json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n",
                                   encoding="utf-8", errors="backslashreplace")
     if scores_out:
@@ -438,6 +489,107 @@ def evaluate(model, benchmarks, variants, kind, limit, seed, n_resamples, json_o
     if n_err:
         click.echo(f"quals: {n_err} record(s) could not be scored (status: error)", err=True)
         sys.exit(EXIT_RECORD_ERRORS)
+
+
+@main.command()
+@click.option("--model", "model", default=None, help="Bundle directory (default: $QUALS_MODEL or the shipped model).")
+@click.option("--input", "input_", required=True, type=click.Path(dir_okay=False),
+              help="JSONL of {id, source, reference, candidates: [str, ...]} records.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory for scored.jsonl, report.json and the training files.")
+@click.option("--neg-ratio", type=click.FloatRange(0, 1), default=0.3, show_default=True,
+              help="S-: documents whose worst candidate is in the lowest NEG_RATIO of all documents.")
+@click.option("--pos-ratio", type=click.FloatRange(0, 1), default=0.3, show_default=True,
+              help="S+: documents whose reference is in the highest POS_RATIO of all documents.")
+@click.option("--separate", is_flag=True,
+              help="Write S+ and S- each on its own (not only the documents in both; then not aligned).")
+@click.option("--resume", is_flag=True, help="Continue the scoring of a killed run in --out.")
+@click.option("--overwrite", is_flag=True, help="Replace the files of an existing --out.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Summaries per scoring call (whole documents: a document's summaries share its encoding).")
+@click.option("--provider", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--threads", type=int, default=None, help="ONNX Runtime intra-op threads (default: all cores).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help=WORKERS_HELP)
+@click.option("--variant", type=click.Choice(list(VARIANTS)), default=None,
+              help="Summary-side definition (default: the bundle's, paper: the authors' ConSeq used it).")
+@click.option("--max-pairs", type=int, default=None, help="Selection cap (authors: 10).")
+@search_options
+@engine_options
+@click.option("--progress/--no-progress", default=True, help="Progress bar on stderr (only on a terminal).")
+def conseq(model, input_, out_dir, neg_ratio, pos_ratio, separate, resume, overwrite, batch_size, provider, threads,
+           workers, variant, max_pairs, engine, progress, **search_kw):
+    """Build ConSeq's S+/S- training sets: score every reference and candidate, select by the authors' rules.
+
+    Writes OUT/scored.jsonl (one line per document: every summary's score and status), OUT/train.source,
+    train.target (S+: references) and train.untarget (S-: each document's worst candidate), aligned line by
+    line, and OUT/report.json. See the README's ConSeq section.
+    """
+    import time
+
+    from . import conseq as cq
+
+    out = Path(out_dir)
+    scored_path = out / cq.SCORED_FILE
+    if scored_path.exists() and not (resume or overwrite):
+        raise click.UsageError(f"{scored_path} exists: --resume to continue that run, --overwrite to start again")
+    if resume and overwrite:
+        raise click.UsageError("--resume and --overwrite contradict each other")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with open(input_, "rb") as f:
+            docs = list(cq.read_documents(f))
+    except OSError as exc:
+        raise click.UsageError(f"cannot read --input {input_} or create --out {out_dir}: {exc.strerror or exc}") \
+            from exc
+    done: list[dict] = []
+    if resume:
+        try:
+            done = read_written(scored_path, "jsonl", None).records
+            check_alignment(done, [{"id": d.id} for d in docs])
+        except InputError as exc:
+            raise click.UsageError(str(exc)) from exc
+    overrides = dict(variant=variant, max_pairs=max_pairs, **_search_overrides(search_kw))
+    t0 = time.perf_counter()
+    todo = docs[len(done):]
+    n_summaries = sum(1 + len(d.candidates) for d in todo if d.error is None)
+    with _runner(model, provider, threads, workers, engine=engine, details=False, batch_size=batch_size,
+                 **overrides) as (
+        runner, signature, _
+    ), open(scored_path, "ab" if resume else "wb", buffering=0) as stream:
+        click.echo(f"signature: {signature}", err=True)
+        if resume:
+            click.echo(f"quals: resuming {scored_path}: {len(done)} of {len(docs)} document(s) already scored",
+                       err=True)
+        show_bar = progress and sys.stderr.isatty()
+        with click.progressbar(length=n_summaries, label="scoring", file=sys.stderr, hidden=not show_bar) as bar:
+            try:
+                records = done + list(cq.write_scored(cq.score_documents(runner, todo, batch_size=batch_size,
+                                                                         progress=bar.update), stream))
+            except WorkerError as exc:
+                _worker_died(exc)
+    seconds = time.perf_counter() - t0
+    try:
+        sel = cq.select(records, neg_ratio, pos_ratio, intersect=not separate)
+    except InputError as exc:
+        raise click.UsageError(str(exc)) from exc
+    files = cq.write_training_files(docs, sel, out, intersect=not separate)
+    doc = cq.report(sel, files, signature=signature, neg_ratio=neg_ratio, pos_ratio=pos_ratio,
+                    intersect=not separate, seconds=seconds)
+    (out / cq.REPORT_FILE).write_text(json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n",
+                                      encoding="utf-8")
+    c = sel.counts
+    click.echo(f"{c['documents']} documents: S- {c['negatives']} (k={sel.k_neg}, worst candidate <= "
+               f"{_fmt(sel.threshold_neg)}), S+ {c['positives']} (k={sel.k_pos}, reference >= "
+               f"{_fmt(sel.threshold_pos)}), used {c['used']}; files in {out}", err=True)
+    n_err = sum(r.get("status") == STATUS_ERROR for r in records)
+    if n_err:
+        click.echo(f"quals: {n_err} document(s) unusable or with a summary that could not be scored (status: error; "
+                   f"see {scored_path})", err=True)
+        sys.exit(EXIT_RECORD_ERRORS)
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
 
 
 def _passes_through(key: str, drop_text: bool) -> bool:
@@ -570,6 +722,31 @@ def export(src, out, separator, max_source_tokens, decoder, atol, overwrite):
         f"exported {src} -> {out} ({manifest.family}, opset {manifest.onnx.opset}); "
         f"max |log p(ORT) - log p(PyTorch)| = {v['max_abs_logprob_diff']:.3g} (atol {v['atol']:g})"
     )
+
+
+@main.command("import-fairseq")
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--dict", "dict_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The checkpoint's fairseq dictionary (dict.txt).")
+@click.option("--bpe-dir", default=None, type=click.Path(exists=True, file_okay=False),
+              help="Where GPT-2's encoder.json and vocab.bpe are (default: dict.txt's directory).")
+@click.option("--overwrite", is_flag=True, help="Replace the files of an existing OUT.")
+def import_fairseq_cmd(checkpoint, out, dict_path, bpe_dir, overwrite):
+    """Turn a fairseq 0.9 BART checkpoint (the QUALS authors' QAGen format) into the HF checkpoint OUT.
+
+    Then `quals export OUT BUNDLE` makes the bundle (the strutConnector separator is found by itself).
+    Loading runs no code from the file. See docs/fairseq.md.
+    """
+    _require_export_extra("import-fairseq", ("torch", "transformers"))
+    from quals.export.fairseq_import import import_fairseq
+
+    try:
+        path = import_fairseq(checkpoint, dict_path, out, bpe_dir=bpe_dir, overwrite=overwrite)
+    except QualsError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_EXPORT)
+    click.echo(f"imported {checkpoint} -> {path} (Hugging Face BART); next: quals export {path} BUNDLE")
 
 
 @main.command()

@@ -12,7 +12,12 @@ import os
 import sys
 from pathlib import Path
 
+import hypothesis  # noqa: F401  (see below)
 import pytest
+
+# hypothesis' pytest plugin imports hypothesis lazily, in the terminal summary. After a Ray session (tests/
+# test_ray.py) that import dies in CPython 3.11's parser ("AST constructor recursion depth mismatch") and
+# takes pytest's exit status with it; imported here, at start-up, it is already loaded then.
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))

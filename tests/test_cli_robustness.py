@@ -265,3 +265,13 @@ def test_a_card_edit_neither_breaks_the_bundle_nor_changes_its_id(bart_bundle, t
     assert load_bundle(b).digest == load_bundle(bart_bundle).digest
     assert Scorer.load(b).signature() == before
     assert Path(b / "quals.json").read_bytes() == Path(bart_bundle / "quals.json").read_bytes()
+
+
+def test_engine_ray_without_ray_is_a_usage_error_with_the_hint(bart_bundle):
+    r = run(["score", "--model", str(bart_bundle), "--engine", "ray", "--workers", "2", "--source-text", "a",
+             "--summary-text", "b"])
+    assert r.exit_code == 2 and "--actors" in r.stderr
+    if importlib_has("ray"):
+        pytest.skip("ray is installed here: tests/test_ray.py covers the engine")
+    r = run(["score", "--model", str(bart_bundle), "--engine", "ray", "--source-text", "a", "--summary-text", "b"])
+    assert r.exit_code == 2 and "pip install 'quals[ray]'" in r.stderr
