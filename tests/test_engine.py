@@ -100,3 +100,35 @@ def test_a_model_this_onnxruntime_cannot_load_is_a_bundle_error(tmp_path):
     bad.write_bytes(b"not an onnx graph")
     with pytest.raises(BundleError, match=r"encoder_model.onnx: onnxruntime .* cannot load it"):
         make_session(bad, "cpu", allow_fallback=False, threads=1)
+
+
+@pytest.mark.parametrize("kind", ["bart", "bart-split", "t5"])
+def test_a_first_step_of_identical_rows_runs_one_row_with_the_same_numbers(kind, bundle_for):
+    """Step 0 runs one row for all (every search starts each row from the decoder start token); the rows it
+    stands for, and every later step, equal an engine that ran them all."""
+    b = load_bundle(bundle_for(kind))
+    m = b.manifest
+    engine, codec = Engine(b, threads=1), TextCodec(b.file("tokenizer"), m.tokens, m.encoding)
+    enc = engine.encode(codec.encode(SOURCES[0]).ids)
+    n, start = 5, m.tokens.decoder_start
+    state = engine.start(enc, n)
+    first = state(np.full(n, start), None)
+    assert state.held == 1 and first.shape == (n, m.onnx.vocab_size)
+    full = engine._run_full(enc, np.full((n, 1), start), ["logits"])["logits"][:, -1, :]
+    ref = full - full.max(-1, keepdims=True)
+    ref = ref - np.log(np.exp(ref).sum(-1, keepdims=True))
+    assert np.array_equal(first[0], first[n - 1]) and np.abs(first - ref).max() < 1e-5
+    first[0, :] = 0.0  # each row is its own array row: a search may edit it
+    assert not np.array_equal(first[0], first[1])
+    # Steps 1 and 2 with diverging rows (and a pruned row) against full passes over the whole prefixes.
+    rng = np.random.default_rng(1)
+    prefixes = [[start] for _ in range(n)]
+    for step_rows in (n, n - 1):
+        parents = np.sort(rng.integers(0, len(prefixes), size=step_rows))
+        tokens = rng.integers(5, m.onnx.vocab_size, size=step_rows)
+        got = state(tokens, parents)
+        prefixes = [prefixes[p] + [int(t)] for p, t in zip(parents, tokens)]
+        logits = engine._run_full(enc, np.array(prefixes), ["logits"])["logits"][:, -1, :]
+        want = logits - logits.max(-1, keepdims=True)
+        want = want - np.log(np.exp(want).sum(-1, keepdims=True))
+        assert state.held == step_rows and np.abs(got - want).max() < 1e-4
