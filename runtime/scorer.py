@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from .text import Encoded, TextCodec
 log = logging.getLogger("quals")
 
 STATUS_OK, STATUS_NO_PAIRS, STATUS_ERROR = "ok", "no_qa_pairs", "error"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,9 @@ class Scorer:
             w.result = error_result("summary is empty", v)
         elif not source.strip():
             w.result = error_result("source is empty", v)
+        elif (bad := next((n for n, t in (("summary", summary), ("source", source)) if _SURROGATE.search(t)), None)):
+            w.result = error_result(f"{bad} holds a lone surrogate (U+D800-U+DFFF, e.g. from a JSON escape like "
+                                    "\\udcff): not text any tokenizer can encode", v)
         else:
             w.source, w.summary = source.strip(), summary.strip()
         return w

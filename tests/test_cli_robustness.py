@@ -51,7 +51,7 @@ def test_lone_surrogates_do_not_stop_the_run(bart_bundle, tmp_path):
     recs = [strict_json(x) for x in lines]
     assert [x["id"] for x in recs] == ["a\udcff", "b", "c"]
     assert recs[0]["status"] == "no_qa_pairs" and recs[2]["status"] == "no_qa_pairs"
-    assert recs[1]["status"] == "error" and recs[1]["error"]  # the tokenizer cannot take a lone surrogate
+    assert recs[1]["status"] == "error" and "lone surrogate" in recs[1]["error"]  # no tokenizer can take one
     assert r.exit_code == 1
 
 
