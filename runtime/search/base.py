@@ -22,7 +22,8 @@ class StepFn(Protocol):
 
         tokens: (n,) int, the token just appended to each row (the decoder start token on the first call).
         parents: (n,) int, the row of the previous call that each row extends; None on the first call.
-        Returns (n, V) float32 log-probs.
+        Returns (n, V) float32 log-probs in a fresh array that the search may modify in place (it masks
+        tokens in it): a step function must not hand out an array it keeps.
         """
         ...
 

@@ -35,7 +35,7 @@ def fairseq_diverse_beam_search(
     last = np.full(n, decoder_start, dtype=np.int64)
     parents = None
     for t in range(opts.max_length + 1):
-        logp = np.array(step(last, parents), dtype=np.float32)
+        logp = np.asarray(step(last, parents), dtype=np.float32)  # fresh (the StepFn contract): no copy
         vocab = logp.shape[1]
         logp[:, pad] = -np.inf
         if t >= opts.max_length:
