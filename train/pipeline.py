@@ -18,13 +18,25 @@ from . import data, loop, warmstart
 log = logging.getLogger("quals.train")
 
 
-def run(data_root: Path, work: Path, opts: loop.TrainOptions) -> Path:
-    """Train into `work` (resuming if it holds a checkpoint); returns the HF checkpoint directory."""
+MIXTURES = ("v1", "v2")  # v1: the shipped default model's (FairytaleQA + heuristic cloze); v2: real human QA
+
+
+def run(data_root: Path, work: Path, opts: loop.TrainOptions, *, mixture: str = "v1", full_data: bool = False) -> Path:
+    """Train into `work` (resuming if it holds a checkpoint); returns the HF checkpoint directory.
+
+    mixture v2 (data.build_v2) is SQuAD 1.1 + SQuADShifts + FairytaleQA + spaCy named-entity cloze, sampled
+    to fit the CPU budget unless `full_data` (a GPU machine)."""
     import torch
 
+    if mixture not in MIXTURES:
+        raise ValueError(f"mixture must be one of {MIXTURES}")
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    sets = data.build(data_root, seed=opts.seed)
+    if mixture == "v1":
+        sets = data.build(data_root, seed=opts.seed)
+    else:
+        limits = {k: None for k in data.CPU_LIMITS} if full_data else None
+        sets = data.build_v2(data_root, seed=opts.seed, limits=limits)
     for name, examples in sets.items():
         with (work / f"{name}.jsonl").open("w", encoding="utf-8") as f:
             for e in examples:
@@ -43,6 +55,8 @@ def run(data_root: Path, work: Path, opts: loop.TrainOptions) -> Path:
         "train_target_tokens": sum(len(t) for _, t in train_pairs),
         "parameters": sum(p.numel() for p in model.parameters()),
         "options": asdict(opts),
+        "mixture": mixture,
+        "full_data": full_data,
         "torch": torch.__version__,
     }
     log.info("data: %s", json.dumps(stats))
