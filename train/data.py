@@ -133,6 +133,14 @@ def _windows(sentences: list[str], i: int, rng: random.Random, long_words: int) 
     return short, " ".join(sentences[start:j])
 
 
+def _short_and_long(sentences: list[str], i: int, rng: random.Random, long_words: int, question: str, answer: str,
+                    origin: str) -> Iterator[QAExample]:
+    """One pair twice: with its sentence window (summary-like) and with a long window of the document."""
+    short, long = _windows(sentences, i, rng, long_words)
+    yield QAExample(short, question, answer, origin, "short")
+    yield QAExample(long, question, answer, origin, "long")
+
+
 def cloze_examples(
     docs: Iterable[dict], *, per_doc: int, seed: int, long_words: int = 170
 ) -> Iterator[QAExample]:
@@ -154,9 +162,7 @@ def cloze_examples(
             if q is None or answer.lower() in seen:
                 continue
             seen.add(answer.lower())
-            short, long = _windows(sentences, i, rng, long_words)
-            yield QAExample(short, q, answer, "cloze", "short")
-            yield QAExample(long, q, answer, "cloze", "long")
+            yield from _short_and_long(sentences, i, rng, long_words, q, answer, "cloze")
             n += 1
 
 
@@ -266,10 +272,7 @@ def squad_like_examples(path: Path, origin: str, *, seed: int, long_words: int =
         if hit is None:  # the answer crosses a sentence boundary: the whole paragraph only
             yield QAExample(ctx, question, answer, origin, "long")
             continue
-        sentences = [ctx[a:b] for a, b in spans]
-        short, long = _windows(sentences, hit, rng, long_words)
-        yield QAExample(short, question, answer, origin, "short")
-        yield QAExample(long, question, answer, origin, "long")
+        yield from _short_and_long([ctx[a:b] for a, b in spans], hit, rng, long_words, question, answer, origin)
 
 
 def ner_cloze_examples(docs: Iterable[dict], nlp, *, per_doc: int, seed: int,
@@ -299,9 +302,7 @@ def ner_cloze_examples(docs: Iterable[dict], nlp, *, per_doc: int, seed: int,
             if q is None:
                 continue
             seen.add(answer.lower())
-            short, long = _windows(texts, i, rng, long_words)
-            yield QAExample(short, q, answer, "cloze-ner", "short")
-            yield QAExample(long, q, answer, "cloze-ner", "long")
+            yield from _short_and_long(texts, i, rng, long_words, q, answer, "cloze-ner")
             n += 1
 
 
