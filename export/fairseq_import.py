@@ -281,8 +281,9 @@ def import_fairseq(checkpoint: str | Path, dict_path: str | Path, out: str | Pat
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise FairseqImportError(f"{out}: exists and is not empty (pass --overwrite)")
     ckpt = load_checkpoint(checkpoint)
+    args = _args(ckpt)
     state, shapes = map_state_dict(ckpt["model"])
-    config = bart_config(_args(ckpt), shapes)
+    config = bart_config(args, shapes)
     backend, tok_stats = build_tokenizer(dict_path, bpe / "encoder.json", bpe / "vocab.bpe")
     n_dict = len(read_dictionary(dict_path)) + len(SPECIALS)
     if n_dict != shapes["vocab_size"]:
@@ -305,7 +306,7 @@ def import_fairseq(checkpoint: str | Path, dict_path: str | Path, out: str | Pat
     fast.save_pretrained(out)
     (out / PROVENANCE_FILE).write_text(json.dumps({
         "source": "fairseq", "checkpoint": checkpoint.name, "dictionary": dict_path.name,
-        "arch": _args(ckpt).get("arch"), "tokenizer": tok_stats, "shapes": shapes,
+        "arch": args.get("arch"), "tokenizer": tok_stats, "shapes": shapes,
         "separator": SEPARATOR if backend.token_to_id(SEPARATOR) is not None else None,
     }, indent=1) + "\n", encoding="utf-8")
     return out

@@ -228,9 +228,8 @@ class DecoderState:
         self.enc = enc
         self.n = n_rows
         self.self_kv: dict[str, np.ndarray] | None = None  # past input name -> (held, H, t, Dh)
-        self.cross_kv: dict[str, np.ndarray] = {}  # past input name -> (cross_rows, H, S, Dh)
-        self.held = 0  # rows of self_kv: n, or 1 when one row stands for all (a first step of identical rows)
-        self.cross_rows = 0
+        self.cross_kv: dict[str, np.ndarray] = {}  # past input name -> (held, H, S, Dh)
+        self.held = 0  # rows of the KV: n, or 1 when one row stands for all (a first step of identical rows)
         self.steps = 0
 
     def __call__(self, tokens: np.ndarray, parents: np.ndarray | None) -> np.ndarray:
@@ -250,15 +249,13 @@ class DecoderState:
                 for layer in range(e.layers)
                 for kv in ("key", "value")
             }
-            self.cross_rows = 1 if shared else n
         else:
             if parents is None:
                 raise ValueError("parents are required after the first step")
             parents = np.asarray(parents, dtype=np.int64)
             rows = parents if self.held == self.n else np.zeros(n, dtype=np.int64)  # one held row is every row
-            if self.cross_rows != n or n != self.n:  # rows pruned, added or expanded: the cross KV follows
+            if self.held != n:  # rows pruned, added or expanded from the one held row: the cross KV follows
                 self.cross_kv = {k: np.ascontiguousarray(v[rows]) for k, v in self.cross_kv.items()}
-                self.cross_rows = n
             feeds = dict(self.cross_kv)
             feeds.update({k: v[rows] for k, v in self.self_kv.items()})
             feeds["input_ids"] = tokens

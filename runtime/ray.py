@@ -16,6 +16,7 @@ quals itself must be importable on every node (installed in the image, or `pip` 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -28,8 +29,8 @@ from .parallel import WorkerError
 from .score import PairScore
 from .scorer import QualsOptions, Result, Scorer, default_options
 
-RESULT_COLUMNS = ("quals", "status", "n_pairs", "error", "variant", "n_hypotheses", "n_span_valid",
-                  "source_tokens", "source_truncated", "summary_tokens", "summary_truncated")
+# Every field of a Result but its pairs (those travel as JSON text, `pairs`, with details).
+RESULT_COLUMNS = tuple(f.name for f in dataclasses.fields(Result) if f.name != "pairs")
 
 
 def _ray():
@@ -93,29 +94,14 @@ def score_dataset(ds, bundle: str | Path, *, actors: int = 1, cpus_per_actor: in
 
 def result_from_row(row: dict[str, Any]) -> Result:
     """The Result a row of `score_dataset` carries (pairs only when it was run with details)."""
-    pairs = ()
-    if row.get("pairs"):
-        pairs = tuple(_pair(p) for p in json.loads(row["pairs"]))
-    q = row["quals"]
-    return Result(
-        quals=None if q is None else float(q), status=str(row["status"]), n_pairs=int(row["n_pairs"]),
-        error=None if row["error"] is None else str(row["error"]), variant=str(row["variant"]),
-        n_hypotheses=int(row["n_hypotheses"]), n_span_valid=int(row["n_span_valid"]),
-        source_tokens=int(row["source_tokens"]), source_truncated=bool(row["source_truncated"]),
-        summary_tokens=int(row["summary_tokens"]), summary_truncated=bool(row["summary_truncated"]), pairs=pairs,
-    )
+    values = {c: row[c].item() if isinstance(row[c], np.generic) else row[c] for c in RESULT_COLUMNS}
+    pairs = tuple(PairScore.from_dict(p) for p in json.loads(row["pairs"])) if row.get("pairs") else ()
+    return Result(**values, pairs=pairs)
 
 
 def _pair_dict(p: PairScore) -> dict[str, Any]:
     """Everything a PairScore holds (answer_index too: the ans_lm variant is computed from it)."""
     return {**p.to_dict(), "answer_index": list(p.answer_index)}
-
-
-def _pair(d: dict[str, Any]) -> PairScore:
-    return PairScore(question=d["question"], answer=d["answer"], tokens=tuple(d["tokens"]),
-                     logp_source=tuple(d["logp_source"]), logp_summary=tuple(d["logp_summary"]),
-                     search_scores=tuple(d["search_scores"]), s_x=d["s_x"], s_y=d["s_y"], value=d["value"],
-                     answer_index=tuple(d.get("answer_index", ())))
 
 
 class RayRunner:

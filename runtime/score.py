@@ -43,6 +43,14 @@ class PairScore:
             variant, list(self.answer_index),
         )[1]
 
+    @classmethod
+    def from_dict(cls, d: dict) -> PairScore:
+        """The inverse of `to_dict` (plus `answer_index` where the dict carries it)."""
+        return cls(question=d["question"], answer=d["answer"], tokens=tuple(d["tokens"]),
+                   logp_source=tuple(d["logp_source"]), logp_summary=tuple(d["logp_summary"]),
+                   search_scores=tuple(d["search_scores"]), s_x=d["s_x"], s_y=d["s_y"], value=d["value"],
+                   answer_index=tuple(d.get("answer_index", ())))
+
     def to_dict(self) -> dict:
         return {
             "question": self.question,
