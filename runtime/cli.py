@@ -819,6 +819,27 @@ def import_fairseq_cmd(checkpoint, out, dict_path, bpe_dir, overwrite):
     click.echo(f"imported {checkpoint} -> {path} (Hugging Face BART); next: quals export {path} BUNDLE")
 
 
+@main.command("rebuild-hf")
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False))
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--overwrite", is_flag=True, help="Replace the files of an existing OUT.")
+def rebuild_hf_cmd(bundle, out, overwrite):
+    """Write the Hugging Face checkpoint (BART) that BUNDLE computes with to OUT, e.g. to fine-tune it.
+
+    Weights are the fp32 values of what the bundle stores; the rebuilt model's log-probs are checked
+    against the bundle's before anything is written.
+    """
+    _require_export_extra("rebuild-hf", ("torch", "transformers", "onnx"))
+    from quals.export.hf_rebuild import rebuild_checkpoint
+
+    try:
+        path = rebuild_checkpoint(bundle, out, overwrite=overwrite)
+    except QualsError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_EXPORT)
+    click.echo(f"rebuilt {bundle} -> {path} (Hugging Face BART)")
+
+
 @main.command()
 @click.argument("src", type=click.Path(exists=True, file_okay=False))
 @click.argument("out", type=click.Path(file_okay=False))
