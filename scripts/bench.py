@@ -1,15 +1,21 @@
-"""`make bench`: quals against the PyTorch reference and Optimum, in one run, on the same work.
+"""`make bench`: quals against the PyTorch reference, Optimum and CTranslate2, in one run, on the same work.
 
-Every runner gets the same model, the same token ids (encoded once, by the bundle's codec), the same
-search settings (transformers' group beam search semantics: quals `--search hf` reproduces it token for
-token) and the same thread count, and does the same work per record: the diverse beam search on the
-summary, the QA pairs parsed and selected by quals' own code, then both teacher-forced passes (pairs on
-the source and on the summary). Each runner runs in its own process, so its peak RSS is its own.
+Two tables, each runner in its own process (so its peak RSS is its own), medians per summary:
+
+1. The shipped default model (`models/default`), at QUALS' work per record: the diverse beam search on the
+   summary (transformers' group beam search semantics, which quals `--search hf` reproduces token for
+   token), the QA pairs parsed and selected by quals' own code, both teacher-forced passes. PyTorch and
+   Optimum run a Hugging Face checkpoint rebuilt from the bundle's own weights (`quals rebuild-hf`), so every
+   runner computes with the same weights and the "same pairs" column is a real proof. CTranslate2 has no
+   diverse search: its row is plain beam search of the same width, then the same parsing and scoring.
+   quals also runs the authors' fairseq search (its default), which only it implements.
+2. Plain beam search against CTranslate2 on equal, fixed work: the same token ids, the shipped model's
+   weights, exactly `--fixed-steps` decoding steps for every hypothesis (EOS only after them), then the top 10
+   hypotheses teacher-forced on the source; fp32 vs fp32 and int8 vs int8. Steps and hypotheses prove it.
+
+BART-base size has no trained model: it runs with random weights and fixed lengths (known work).
 
     python scripts/bench.py [--threads 2] [--records 8] [--models default,base] [--json OUT]
-
-Speed does not depend on the weights, but the number of decoding steps does: all runners share one
-model and the inputs, and the table reports decoder steps too. Numbers are medians per summary.
 """
 
 from __future__ import annotations
@@ -30,7 +36,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "bench"
 DATA = Path(os.environ.get("QUALS_DATA", ROOT.parent / "shared" / "data"))
-RUNNERS = ("quals", "torch", "optimum")
 SHIPPED_BUNDLE = ROOT / "models" / "default"  # the shipped default model: an extra quals row for "default"
 
 # BART-base's shape (random weights); the vocabulary is the default bundle's, grown to BART's 50,265 rows
@@ -38,18 +43,11 @@ SHIPPED_BUNDLE = ROOT / "models" / "default"  # the shipped default model: an ex
 BASE_SIZE = dict(d_model=768, encoder_layers=6, decoder_layers=6, encoder_attention_heads=12,
                  decoder_attention_heads=12, encoder_ffn_dim=3072, decoder_ffn_dim=3072,
                  max_position_embeddings=1024, vocab_size=50265)
-DEFAULT_SIZE = dict(d_model=384, encoder_layers=6, decoder_layers=3, encoder_attention_heads=12,
-                    decoder_attention_heads=12, encoder_ffn_dim=1536, decoder_ffn_dim=1536,
-                    max_position_embeddings=512, vocab_size=30522)
-
 
 # -- models -------------------------------------------------------------------------------------------
-def random_checkpoint(out: Path, size: dict, seed: int = 0, eos_bias: float = 6.0) -> Path:
-    """A BART checkpoint with random weights and the default bundle's tokenizer.
-
-    `eos_bias` lifts EOS in the final logits bias so that hypotheses end after roughly as many steps as
-    the trained model's QA pairs (a random model would otherwise always run to max_length).
-    """
+def random_checkpoint(out: Path, size: dict, seed: int = 0) -> Path:
+    """A BART checkpoint with random weights and the default bundle's tokenizer (its work is fixed by the
+    search lengths, so the weights do not matter)."""
     import torch
     from quals.train.warmstart import build_tokenizer
     from transformers import BartConfig, BartForConditionalGeneration
@@ -62,39 +60,62 @@ def random_checkpoint(out: Path, size: dict, seed: int = 0, eos_bias: float = 6.
                      forced_eos_token_id=None, scale_embedding=False)
     torch.manual_seed(seed)
     model = BartForConditionalGeneration(cfg).eval()
-    with torch.no_grad():
-        model.final_logits_bias[0, tok.eos_token_id] = eos_bias
     model.generation_config.forced_eos_token_id = None
     model.save_pretrained(out)
     tok.save_pretrained(out)
     return out
 
 
-def prepare_model(name: str) -> tuple[Path, Path, str]:
-    """(checkpoint, fp32 bundle, description) of a benchmark model, built once under build/bench."""
+def export_once(ckpt: Path, out: Path, **kwargs) -> Path:
     from quals.export import export_bundle
 
-    if name == "default":
-        trained = ROOT / "build/train-default/checkpoint"
-        if (trained / "config.json").is_file():
-            ckpt, bundle = trained, BUILD / "default-trained" / "bundle"
-            desc = "the default model (its trained checkpoint, exported fp32 with a merged decoder)"
-        else:
-            ckpt = random_checkpoint(BUILD / "default-random" / "checkpoint", DEFAULT_SIZE)
-            bundle = ckpt.parent / "bundle"
-            desc = "the default model's shape, random weights (its trained checkpoint is not on this machine)"
-    elif name == "base":
-        ckpt = random_checkpoint(BUILD / "base-random" / "checkpoint", BASE_SIZE)
-        bundle = ckpt.parent / "bundle"
-        desc = "BART-base size, random weights"
-    else:
-        raise SystemExit(f"unknown model {name!r}")
-    if not (bundle / "quals.json").is_file():
-        print(f"exporting {ckpt} -> {bundle} (once)", flush=True)
+    if not (out / "quals.json").is_file():
+        print(f"exporting {ckpt} -> {out} (once)", flush=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the tracer's warnings say nothing about the benchmark
-            export_bundle(ckpt, bundle, max_source_tokens=ckpt_max_source(ckpt), overwrite=True)
-    return ckpt, bundle, desc
+            export_bundle(ckpt, out, max_source_tokens=ckpt_max_source(ckpt), overwrite=True, **kwargs)
+    return out
+
+
+def shipped_model() -> dict[str, Path]:
+    """The shipped bundle, the checkpoint rebuilt from its weights and that checkpoint's fp32 exports (merged;
+    split, for the weight-int8 bundle), built once per bundle id under build/bench."""
+    from quals.bundle import load_bundle
+    from quals.export import quantize_bundle
+    from quals.export.hf_rebuild import rebuild_checkpoint
+
+    d = BUILD / f"shipped-{load_bundle(SHIPPED_BUNDLE).digest[:12]}"
+    ckpt = d / "checkpoint"
+    if not (ckpt / "config.json").is_file():
+        print(f"rebuilding the Hugging Face checkpoint of {SHIPPED_BUNDLE} -> {ckpt} (once)", flush=True)
+        rebuild_checkpoint(SHIPPED_BUNDLE, ckpt, overwrite=True)
+    paths = {"shipped": SHIPPED_BUNDLE, "checkpoint": ckpt, "fp32": export_once(ckpt, d / "bundle-fp32"),
+             "fp32-split": export_once(ckpt, d / "bundle-fp32-split", decoder="split")}
+    paths["int8"] = d / "bundle-weight-int8"
+    if not (paths["int8"] / "quals.json").is_file():
+        quantize_bundle(paths["fp32-split"], paths["int8"], method="weight-int8", overwrite=True)
+    return paths
+
+
+def ct2_model(ckpt: Path, quantization: str) -> Path:
+    """The checkpoint converted by CTranslate2's own converter (its BART loader reads `normalize_before`,
+    which BART configs do not carry: false, post-norm, is BART's)."""
+    import ctranslate2
+
+    out = ckpt.parent / f"ct2-{quantization}"
+    if (out / "model.bin").is_file():
+        return out
+    patched = ckpt.parent / "checkpoint-ct2"
+    patched.mkdir(exist_ok=True)
+    for f in ckpt.iterdir():
+        link = patched / f.name
+        if f.name != "config.json" and not link.exists():
+            link.symlink_to(f.resolve())
+    cfg = json.loads((ckpt / "config.json").read_text())
+    (patched / "config.json").write_text(json.dumps({**cfg, "normalize_before": False}))
+    ctranslate2.converters.TransformersConverter(str(patched)).convert(
+        str(out), quantization=None if quantization == "float32" else quantization, force=True)
+    return out
 
 
 def ckpt_max_source(ckpt: Path) -> int:
@@ -106,7 +127,8 @@ def optimum_dir(ckpt: Path, bundle: Path) -> Path:
     """The bundle's ONNX files with the checkpoint's config, laid out as Optimum loads them."""
     d = BUILD / "optimum" / hashlib.sha1(str(bundle.resolve()).encode()).hexdigest()[:10]
     d.mkdir(parents=True, exist_ok=True)
-    for f in list(bundle.glob("*.onnx")) + [ckpt / "config.json", ckpt / "generation_config.json"]:
+    for f in list(bundle.glob("*.onnx")) + list(bundle.glob("*.bin")) + [ckpt / "config.json",
+                                                                         ckpt / "generation_config.json"]:
         link = d / f.name
         if not link.exists():
             link.symlink_to(f.resolve())
@@ -136,99 +158,194 @@ def sample_records(n: int, seed: int = 0) -> list[dict]:
 
 
 # -- one runner, in its own process ---------------------------------------------------------------------
-def worker(args: argparse.Namespace) -> None:
-    import numpy as np
-    from quals.qa import parse, select
-    from quals.scorer import Scorer
-    from quals.search import Hypothesis
+class Runner:
+    """One engine's search and teacher forcing on token ids; `steps` of the last search is recorded.
 
-    records = [json.loads(line) for line in Path(args.inputs).read_text(encoding="utf-8").splitlines()]
-    search = dict(num_beams=args.beams, num_groups=args.beams, diversity=0.5, min_length=9, max_length=62,
-                  length_penalty=1.0)
-    scorer = Scorer.load(args.bundle, threads=args.threads, search="hf", variant="clean", max_pairs=10, **search)
-    m, codec = scorer.manifest, scorer.codec
-    hf_kwargs = dict(num_beams=args.beams, num_beam_groups=args.beams, diversity_penalty=0.5, min_length=9,
-                     max_length=62, length_penalty=1.0, num_return_sequences=args.beams, do_sample=False,
-                     early_stopping=False, output_scores=True, return_dict_in_generate=True)
+    generate(ids) -> hypotheses (quals Hypothesis objects, tokens ending in EOS when they ended);
+    logp(src_ids, targets) -> per-token log-probs of each target (EOS included when the target has it).
+    """
 
-    if args.runner in ("quals", "quals-shipped"):
-        states = []
-        start = scorer.engine.start
-        scorer.engine.start = lambda *a, **k: states.append(start(*a, **k)) or states[-1]  # count decoder steps
+    steps = 0
 
-        def run(src_ids, summ_ids, rec):
-            states.clear()
-            r = scorer.score([rec["source"]], [rec["summary"]])[0]
-            return r.quals, sum(st.steps for st in states), _digest_pairs(r.pairs)
-    else:
+
+class QualsRunner(Runner):
+    def __init__(self, bundle: str, threads: int, search: dict):
+        from quals.scorer import Scorer
+
+        self.scorer = Scorer.load(bundle, threads=threads, **search)
+        self.engine = self.scorer.engine
+        start, self.states = self.engine.start, []
+        self.engine.start = lambda *a, **k: self.states.append(start(*a, **k)) or self.states[-1]
+
+    def generate(self, ids):
+        self.states.clear()
+        t = self.scorer.manifest.tokens
+        from quals.search import run_search
+
+        state = self.engine.start(self.engine.encode(ids), self.scorer.options.search.num_beams)
+        hyps = run_search(state, self.scorer.options.search, decoder_start=t.decoder_start, eos=t.eos, pad=t.pad)
+        self.steps = sum(st.steps for st in self.states)
+        return hyps
+
+    def logp(self, src_ids, targets):
+        return self.engine.teacher_forced(self.engine.encode(src_ids), targets)
+
+
+class TorchRunner(Runner):
+    """transformers' generate on the PyTorch model, or on Optimum's ORTModelForSeq2SeqLM."""
+
+    def __init__(self, kind: str, checkpoint: str, onnx_dir: str, threads: int, search: dict, tokens):
         import torch
 
-        torch.set_num_threads(args.threads)
-        if args.runner == "torch":
+        torch.set_num_threads(threads)
+        self.torch, self.t = torch, tokens
+        if kind == "torch":
             from transformers import AutoModelForSeq2SeqLM
 
-            model = AutoModelForSeq2SeqLM.from_pretrained(args.checkpoint).eval()
+            self.model = AutoModelForSeq2SeqLM.from_pretrained(checkpoint).eval()
         else:
             import onnxruntime as ort
             from optimum.onnxruntime import ORTModelForSeq2SeqLM
 
             so = ort.SessionOptions()
-            so.intra_op_num_threads, so.inter_op_num_threads = args.threads, 1
-            model = ORTModelForSeq2SeqLM.from_pretrained(args.optimum_dir, session_options=so, use_cache=True,
-                                                         provider="CPUExecutionProvider")
+            so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
+            self.model = ORTModelForSeq2SeqLM.from_pretrained(onnx_dir, session_options=so, use_cache=True,
+                                                              provider="CPUExecutionProvider")
+        self.kwargs = dict(num_beams=search["num_beams"], min_length=search["min_length"],
+                           max_length=search["max_length"], length_penalty=search["length_penalty"],
+                           num_return_sequences=search["num_beams"], do_sample=False, early_stopping=False,
+                           output_scores=True, return_dict_in_generate=True)
+        if search["num_groups"] > 1:
+            self.kwargs.update(num_beam_groups=search["num_groups"], diversity_penalty=search["diversity"])
 
-        def logp_of(ids, targets):
-            """Teacher-forced per-token log-probs of `targets` given the encoder input `ids`."""
-            width = max(len(t) for t in targets)
-            dec_in = torch.full((len(targets), width), m.tokens.pad, dtype=torch.long)
-            tgt = torch.full((len(targets), width), m.tokens.pad, dtype=torch.long)
-            for i, t in enumerate(targets):
-                dec_in[i, : len(t)] = torch.tensor([m.tokens.decoder_start, *t[:-1]])
-                tgt[i, : len(t)] = torch.tensor(t)
-            inp = torch.tensor([ids]).expand(len(targets), -1)
-            out = model(input_ids=inp, attention_mask=torch.ones_like(inp), decoder_input_ids=dec_in)
-            logp = torch.log_softmax(out.logits.float(), dim=-1).gather(-1, tgt[..., None])[..., 0]
-            return [logp[i, : len(t)].numpy() for i, t in enumerate(targets)]
+    def generate(self, ids):
+        from quals.search import Hypothesis
 
-        def run(src_ids, summ_ids, rec):
-            with torch.no_grad():
-                inp = torch.tensor([summ_ids])
-                out = model.generate(input_ids=inp, attention_mask=torch.ones_like(inp), **hf_kwargs)
-                seqs = out.sequences[:, 1:].tolist()
-                hyps = []
-                for row, s in zip(seqs, out.sequences_scores.tolist()):
-                    finished = m.tokens.eos in row
-                    row = row[: row.index(m.tokens.eos) + 1] if finished else [t for t in row if t != m.tokens.pad]
-                    total = s * len(row)  # length_penalty 1: the summed score, spread evenly (ranking only)
-                    hyps.append(Hypothesis(tuple(row), tuple([total / len(row)] * len(row)), s, finished))
-                pairs = [parse(h, sep_id=m.separator.id, eos_id=m.tokens.eos, decode=codec.decode) for h in hyps]
-                view = codec.roundtrip(rec["summary"])
-                from quals.qa import answer_in_summary
+        torch, eos, pad = self.torch, self.t.eos, self.t.pad
+        with torch.no_grad():
+            inp = torch.tensor([list(ids)])
+            out = self.model.generate(input_ids=inp, attention_mask=torch.ones_like(inp), **self.kwargs)
+        self.steps = out.sequences.shape[1] - 1
+        hyps = []
+        for row, s in zip(out.sequences[:, 1:].tolist(), out.sequences_scores.tolist()):
+            finished = eos in row
+            row = row[: row.index(eos) + 1] if finished else [t for t in row if t != pad]
+            total = s * len(row)  # length_penalty 1: the summed score, spread evenly (ranking only)
+            hyps.append(Hypothesis(tuple(row), tuple([total / len(row)] * len(row)), s, finished))
+        return hyps
 
-                kept = [p for p in pairs if p is not None and answer_in_summary(p.answer, rec["summary"], view)]
-                sel = select(kept, 10)
-                if not sel:
-                    return None, out.sequences.shape[1] - 1, _digest_pairs(())
-                targets = [list(p.tokens) for p in sel]
-                lp_src, lp_sum = logp_of(src_ids, targets), logp_of(summ_ids, targets)
-                q = float(np.mean([a.mean() - b.mean() for a, b in zip(lp_src, lp_sum)]))
-                return q, out.sequences.shape[1] - 1, _digest_pairs(sel)
+    def logp(self, src_ids, targets):
+        torch, t = self.torch, self.t
+        width = max(len(x) for x in targets)
+        dec_in = torch.full((len(targets), width), t.pad, dtype=torch.long)
+        tgt = torch.full((len(targets), width), t.pad, dtype=torch.long)
+        for i, x in enumerate(targets):
+            dec_in[i, : len(x)] = torch.tensor([t.decoder_start, *x[:-1]])
+            tgt[i, : len(x)] = torch.tensor(x)
+        inp = torch.tensor([list(src_ids)]).expand(len(targets), -1)
+        with torch.no_grad():
+            out = self.model(input_ids=inp, attention_mask=torch.ones_like(inp), decoder_input_ids=dec_in)
+            lp = torch.log_softmax(out.logits.float(), dim=-1).gather(-1, tgt[..., None])[..., 0]
+        return [lp[i, : len(x)].numpy() for i, x in enumerate(targets)]
 
-    times, steps, digests, values = [], [], [], []
+
+class CT2Runner(Runner):
+    """CTranslate2's Translator: plain beam search (it has no diverse search) and score_batch."""
+
+    def __init__(self, model_dir: str, compute_type: str, threads: int, search: dict, tokens, vocab: list[str]):
+        import ctranslate2
+
+        self.tr = ctranslate2.Translator(model_dir, device="cpu", compute_type=compute_type,
+                                         intra_threads=threads, inter_threads=1)
+        self.t, self.vocab = tokens, vocab
+        self.ids = {tok: i for i, tok in enumerate(vocab)}
+        # transformers' lengths count the decoder start token; CTranslate2's count generated tokens
+        self.kwargs = dict(beam_size=search["num_beams"], num_hypotheses=search["num_beams"],
+                           min_decoding_length=max(0, search["min_length"] - 1),
+                           max_decoding_length=search["max_length"] - 1, length_penalty=search["length_penalty"],
+                           return_scores=True, return_end_token=True)
+
+    def generate(self, ids):
+        from quals.search import Hypothesis
+
+        (res,) = self.tr.translate_batch([[self.vocab[i] for i in ids]], **self.kwargs)
+        hyps = []
+        for toks, s in zip(res.hypotheses, res.scores):
+            row = tuple(self.ids[x] for x in toks)
+            finished = bool(row) and row[-1] == self.t.eos
+            hyps.append(Hypothesis(row, tuple([s] * len(row)), s, finished))
+        self.steps = max(len(h.tokens) for h in hyps)
+        return hyps
+
+    def logp(self, src_ids, targets):
+        """score_batch appends EOS itself: a target that ends in EOS is passed without it."""
+        import numpy as np
+
+        src = [self.vocab[i] for i in src_ids]
+        tgts = [[self.vocab[i] for i in (x[:-1] if x and x[-1] == self.t.eos else x)] for x in targets]
+        res = self.tr.score_batch([src] * len(tgts), tgts)
+        return [np.asarray(r.log_probs[: len(x)], dtype=np.float32) for r, x in zip(res, targets)]
+
+
+def make_runner(args: argparse.Namespace, search: dict, tokens, vocab) -> Runner:
+    if args.runner == "quals":
+        return QualsRunner(args.bundle, args.threads, search)
+    if args.runner in ("torch", "optimum"):
+        return TorchRunner(args.runner, args.checkpoint, args.optimum_dir, args.threads, search, tokens)
+    if args.runner == "ct2":
+        return CT2Runner(args.ct2_dir, args.compute_type, args.threads, search, tokens, vocab)
+    raise SystemExit(f"unknown runner {args.runner!r}")
+
+
+def worker(args: argparse.Namespace) -> None:
+    """Time one runner on every record (after one untimed warm-up) and print its measurements as JSON."""
+    import numpy as np
+    from quals.bundle import load_bundle
+    from quals.qa import answer_in_summary, parse, select
+    from quals.text import TextCodec
+    from tokenizers import Tokenizer
+
+    records = [json.loads(line) for line in Path(args.inputs).read_text(encoding="utf-8").splitlines()]
+    m = load_bundle(args.bundle).manifest
+    codec = TextCodec(Path(args.bundle) / m.files["tokenizer"], m.tokens, m.encoding)
+    vocab_tok = Tokenizer.from_file(str(Path(args.bundle) / m.files["tokenizer"]))
+    vocab = [vocab_tok.id_to_token(i) for i in range(m.onnx.vocab_size)]
+    search = json.loads(args.search)
+    runner = make_runner(args, search, m.tokens, vocab)
+
+    def run(src_ids, summ_ids, rec):
+        """(quals or None, generation s, scoring s, steps, digest of what was scored, its log-probs)"""
+        t0 = time.perf_counter()
+        hyps = runner.generate(summ_ids)
+        t1 = time.perf_counter()
+        if args.work == "fixed":  # the top hypotheses, whatever they say, on the source
+            targets = [list(h.tokens) + ([] if h.finished else [m.tokens.eos]) for h in hyps[: args.score_top]]
+            lps = runner.logp(src_ids, targets)
+            t2 = time.perf_counter()
+            return None, t1 - t0, t2 - t1, runner.steps, _digest(targets), [float(x.sum()) for x in lps]
+        pairs = [parse(h, sep_id=m.separator.id, eos_id=m.tokens.eos, decode=codec.decode) for h in hyps]
+        view = codec.roundtrip(rec["summary"])
+        sel = select([p for p in pairs if p is not None and answer_in_summary(p.answer, rec["summary"], view)], 10)
+        targets = [list(p.tokens) for p in sel]
+        if not targets:
+            return None, t1 - t0, 0.0, runner.steps, _digest(targets), []
+        lp_src, lp_sum = runner.logp(src_ids, targets), runner.logp(summ_ids, targets)
+        t2 = time.perf_counter()
+        q = float(np.mean([a.mean() - b.mean() for a, b in zip(lp_src, lp_sum)]))
+        return q, t1 - t0, t2 - t1, runner.steps, _digest(targets), [float(x.sum()) for x in lp_src]
+
+    keys = ("quals", "gen", "score", "steps", "digests", "logp_sums")
+    out = {k: [] for k in keys}
     for i, rec in enumerate(records):
         src_ids = list(codec.encode(rec["source"].strip()).ids)
         summ_ids = list(codec.encode(rec["summary"].strip()).ids)
         if i == 0:
             run(src_ids, summ_ids, rec)  # warm-up: first-run allocations and lazy initialisation
-        t0 = time.perf_counter()
-        q, n_steps, digest = run(src_ids, summ_ids, rec)
-        times.append(time.perf_counter() - t0)
-        steps.append(n_steps)
-        digests.append(digest)
-        values.append(q)
-    rss_mb = peak_rss_mb()
-    json.dump({"runner": args.runner, "times": times, "steps": steps, "digests": digests, "quals": values,
-               "peak_rss_mb": rss_mb}, sys.stdout)
+        for k, v in zip(keys, run(src_ids, summ_ids, rec)):
+            out[k].append(v)
+    out["times"] = [g + s for g, s in zip(out["gen"], out["score"])]
+    out["peak_rss_mb"] = peak_rss_mb()
+    json.dump(out, sys.stdout)
 
 
 # -- roofline and scaling (quals only, one process) ---------------------------------------------------------
@@ -311,10 +428,22 @@ def profile(args: argparse.Namespace) -> None:
                  "lm_head_gemm_flops": gemm_peak(args.threads, args.beams, cfg["d_model"], cfg["vocab_size"])}
     scorer = Scorer.load(args.bundle, threads=args.threads, num_beams=args.beams, num_groups=args.beams, **search)
     meter = DecoderMeter(scorer.engine.decoder, cfg)
+    search_seconds, search = [0.0], scorer._search
+
+    def timed_search(*a, **k):  # the whole search: decoder calls plus the numpy/Python work around them
+        t = time.perf_counter()
+        try:
+            return search(*a, **k)
+        finally:
+            search_seconds[0] += time.perf_counter() - t
+
+    scorer._search = timed_search
     t0 = time.perf_counter()
     for r in records:
         scorer.score([r["source"]], [r["summary"]])
     out["total_seconds"] = time.perf_counter() - t0
+    out["search_seconds"] = search_seconds[0]
+    scorer._search = search
     out["decoder_seconds"], out["decoder_flops"] = dict(meter.seconds), dict(meter.flops)
     scorer.engine.decoder.run = meter.run  # the tables below are timed without the meter
 
@@ -343,6 +472,8 @@ def print_profile(p: dict) -> None:
           f"{search_f / search_s / 1e9:.0f} GFLOP/s ({search_f / search_s / peak:.0%} of peak); "
           f"over the whole scoring time {p['total_seconds']:.2f} s: "
           f"{(search_f + p['decoder_flops']['teacher']) / p['total_seconds'] / peak:.0%} of peak")
+    print(f"  the search: {p['search_seconds']:.2f} s, of which {search_s / p['search_seconds']:.0%} inside ONNX "
+          "Runtime (the rest: log-softmax, top-k, beam bookkeeping, KV reordering)")
     for label, key in (("beams (= groups)", "beams"), ("source tokens", "source_tokens"),
                        ("summaries per call", "per_call")):
         print(f"  mean s/summary by {label:<19}" + "  ".join(f"{k}: {v:.3f} s" for k, v in p[key].items()))
@@ -357,82 +488,171 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _digest_pairs(pairs) -> str:
-    """A fingerprint of the selected pairs' tokens, to show that the runners did the same work."""
-    return hashlib.sha1(json.dumps([list(p.tokens) for p in pairs]).encode()).hexdigest()[:10]
+def _digest(targets) -> str:
+    """A fingerprint of the scored token sequences, to show that the runners did the same work."""
+    return hashlib.sha1(json.dumps([list(t) for t in targets]).encode()).hexdigest()[:10]
 
 
 # -- the driver ---------------------------------------------------------------------------------------
-def run_worker(runner: str, ckpt: Path, bundle: Path, inputs: Path, threads: int, beams: int) -> dict:
-    cmd = [sys.executable, __file__, "worker", "--runner", runner, "--checkpoint", str(ckpt), "--bundle",
-           str(bundle), "--optimum-dir", str(optimum_dir(ckpt, bundle) if runner == "optimum" else ""),
-           "--inputs", str(inputs),
-           "--threads", str(threads), "--beams", str(beams)]
+HF_SEARCH = dict(search="hf", diversity=0.5, min_length=9, max_length=62, length_penalty=1.0)
+
+
+def run_worker(runner: str, inputs: Path, threads: int, *, bundle: Path, search: dict, work: str = "pairs",
+               checkpoint: Path | None = None, onnx_dir: Path | None = None, ct2_dir: Path | None = None,
+               compute_type: str = "default", score_top: int = 10, label: str | None = None) -> dict:
+    cmd = [sys.executable, __file__, "worker", "--runner", runner, "--bundle", str(bundle),
+           "--checkpoint", str(checkpoint or ""), "--optimum-dir", str(onnx_dir or ""), "--ct2-dir", str(ct2_dir or ""),
+           "--compute-type", compute_type, "--inputs", str(inputs), "--threads", str(threads), "--work", work,
+           "--score-top", str(score_top), "--search", json.dumps(search)]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "TOKENIZERS_PARALLELISM": "false"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    sys.stderr.write(f"  {runner}: done\n")
+    sys.stderr.write(f"  {label or runner}: done\n")
     if proc.returncode != 0:
-        raise SystemExit(f"{runner} failed:\n{proc.stderr[-3000:]}")
+        raise SystemExit(f"{label or runner} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def bench_default(args, inputs: Path) -> dict:
+    """Table 1 on the shipped model, then table 2 (plain beam search, fixed work, vs CTranslate2)."""
+    paths = shipped_model()
+    ckpt, fp32 = paths["checkpoint"], paths["fp32"]
+    hf = dict(HF_SEARCH, num_beams=args.beams, num_groups=args.beams)
+    plain_hf = dict(hf, num_groups=1, diversity=0.0)
+    rows = {
+        "quals": run_worker("quals", inputs, args.threads, bundle=paths["shipped"], search=hf),
+        "quals fp32": run_worker("quals", inputs, args.threads, bundle=fp32, search=hf, label="quals fp32"),
+        "torch": run_worker("torch", inputs, args.threads, bundle=fp32, search=hf, checkpoint=ckpt),
+        "optimum": run_worker("optimum", inputs, args.threads, bundle=fp32, search=hf, checkpoint=ckpt,
+                              onnx_dir=optimum_dir(ckpt, fp32)),
+    }
+    if not args.no_ct2:
+        rows["ctranslate2 (plain beam)"] = run_worker(
+            "ct2", inputs, args.threads, bundle=fp32, search=plain_hf, ct2_dir=ct2_model(ckpt, "float32"),
+            label="ctranslate2 (plain beam)")
+    rows["quals (authors' search)"] = run_worker("quals", inputs, args.threads, bundle=paths["shipped"],
+                                                 search={"search": "fairseq", "num_beams": args.beams,
+                                                         "num_groups": args.beams},
+                                                 label="quals (authors' search)")
+    out = {"description": "the shipped default model (models/default); PyTorch, Optimum and CTranslate2 run the "
+                          "checkpoint rebuilt from its weights", "runners": rows}
+    print_table("default", out["description"], rows, args.beams)
+    if not args.no_ct2:
+        n = args.fixed_steps
+        fixed = dict(plain_hf, min_length=n + 1, max_length=n + 1)
+        kw = dict(search=fixed, work="fixed", score_top=10)
+        plain = {
+            "quals fp32": run_worker("quals", inputs, args.threads, bundle=fp32, label="quals fp32 (fixed)", **kw),
+            "ctranslate2 fp32": run_worker("ct2", inputs, args.threads, bundle=fp32, ct2_dir=ct2_model(ckpt, "float32"),
+                                           compute_type="float32", label="ctranslate2 fp32 (fixed)", **kw),
+            "quals int8": run_worker("quals", inputs, args.threads, bundle=paths["int8"], label="quals int8 (fixed)",
+                                     **kw),
+            "ctranslate2 int8": run_worker("ct2", inputs, args.threads, bundle=fp32, ct2_dir=ct2_model(ckpt, "int8"),
+                                           compute_type="int8", label="ctranslate2 int8 (fixed)", **kw),
+        }
+        out["plain_beam_fixed"] = {"steps": n, "runners": plain}
+        print_fixed(plain, args.beams, n)
+    if not args.no_profile:
+        out["profile"] = run_worker("profile", inputs, args.threads, bundle=fp32, search=hf, checkpoint=ckpt)
+        print_profile(out["profile"])
+    return out
+
+
+def bench_base(args, inputs: Path) -> dict:
+    """BART-base size, random weights: group beam search of fixed length, top hypotheses rescored."""
+    ckpt = random_checkpoint(BUILD / "base-random" / "checkpoint", BASE_SIZE)
+    bundle = export_once(ckpt, ckpt.parent / "bundle")
+    n = args.fixed_steps
+    search = dict(HF_SEARCH, num_beams=args.beams, num_groups=args.beams, min_length=n + 1, max_length=n + 1)
+    kw = dict(search=search, work="fixed", score_top=10, checkpoint=ckpt)
+    rows = {"quals": run_worker("quals", inputs, args.threads, bundle=bundle, **kw),
+            "torch": run_worker("torch", inputs, args.threads, bundle=bundle, **kw),
+            "optimum": run_worker("optimum", inputs, args.threads, bundle=bundle, onnx_dir=optimum_dir(ckpt, bundle),
+                                  **kw)}
+    desc = f"BART-base size, random weights, exactly {n} decoding steps, the top 10 hypotheses rescored"
+    print_table("base", desc, rows, args.beams)
+    return {"description": desc, "runners": rows}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd")
     w = sub.add_parser("worker")
-    w.add_argument("--runner", choices=RUNNERS + ("quals-shipped", "profile"), required=True)
-    for a in ("--checkpoint", "--bundle", "--optimum-dir", "--inputs"):
+    w.add_argument("--runner", choices=("quals", "torch", "optimum", "ct2", "profile"), required=True)
+    for a in ("--checkpoint", "--bundle", "--optimum-dir", "--ct2-dir", "--inputs", "--search"):
         w.add_argument(a, required=True)
+    w.add_argument("--compute-type", default="default")
+    w.add_argument("--work", choices=("pairs", "fixed"), default="pairs")
+    w.add_argument("--score-top", type=int, default=10)
     w.add_argument("--threads", type=int, default=2)
     w.add_argument("--beams", type=int, default=60)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--records", type=int, default=8)
     ap.add_argument("--beams", type=int, default=60)
+    ap.add_argument("--fixed-steps", type=int, default=40, help="Decoding steps of the fixed-work runs.")
     ap.add_argument("--models", default="default,base")
     ap.add_argument("--json", default=None, help="Also write every measurement here.")
     ap.add_argument("--no-profile", action="store_true", help="Skip the roofline and scaling tables.")
+    ap.add_argument("--no-ct2", action="store_true", help="Skip CTranslate2 (an optional bench dependency).")
     args = ap.parse_args()
     if args.cmd == "worker":
-        profile(args) if args.runner == "profile" else worker(args)
+        if args.runner == "profile":
+            args.beams = json.loads(args.search)["num_beams"]
+            profile(args)
+        else:
+            worker(args)
         return
+    if not args.no_ct2:
+        try:
+            import ctranslate2  # noqa: F401
+        except ImportError:
+            raise SystemExit("error: CTranslate2 is not installed (pip install ctranslate2; or --no-ct2)") from None
 
     BUILD.mkdir(parents=True, exist_ok=True)
     inputs = BUILD / f"inputs-{args.records}.jsonl"
     inputs.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sample_records(args.records)))
     print(f"quals bench: {args.records} records from {DATA / 'eval'} (4 sets), threads {args.threads}, "
-          f"group beam search {args.beams} beams / {args.beams} groups, diversity 0.5, lengths 9-62 (hf units)")
-    print("speed does not depend on the weights (the number of decoding steps does: same model and inputs for all)")
+          f"{args.beams} beams; group beam search: {args.beams} groups, diversity 0.5, lengths 9-62 (hf units)")
     report = {"threads": args.threads, "records": args.records, "beams": args.beams, "models": {}}
     for name in args.models.split(","):
-        ckpt, bundle, desc = prepare_model(name)
-        rows = {r: run_worker(r, ckpt, bundle, inputs, args.threads, args.beams) for r in RUNNERS}
-        if name == "default":
-            rows["quals-shipped"] = run_worker("quals-shipped", ckpt, SHIPPED_BUNDLE, inputs, args.threads,
-                                               args.beams)
-        report["models"][name] = {"description": desc, "runners": rows}
-        print_table(name, desc, rows, args.beams)
-        if not args.no_profile:
-            prof = run_worker("profile", ckpt, bundle, inputs, args.threads, args.beams)
-            report["models"][name]["profile"] = prof
-            print_profile(prof)
+        if name not in ("default", "base"):
+            raise SystemExit(f"unknown model {name!r} (default, base)")
+        report["models"][name] = bench_default(args, inputs) if name == "default" else bench_base(args, inputs)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))
 
 
+def _median(xs) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
 def print_table(name: str, desc: str, rows: dict, beams: int) -> None:
-    base = statistics.median(rows["quals"]["times"])
+    ref = rows[next(iter(rows))]
+    base = _median(ref["times"])
     print(f"\n== {name}: {desc}")
-    print(f"{'runner':<13} {'median s/summary':>17} {'x quals':>8} {'beam-steps/s':>13} {'peak RSS MB':>12} "
-          f"{'x quals':>8}  same pairs as quals")
-    ref = rows["quals"]
+    print(f"{'runner':<25} {'median s/summary':>17} {'x quals':>8} {'x torch':>8} {'beam-steps/s':>13} "
+          f"{'peak RSS MB':>12}  same pairs as quals")
+    torch_med = _median(rows["torch"]["times"]) if "torch" in rows else float("nan")
     for r, row in rows.items():
-        med = statistics.median(row["times"])
-        steps = [s for s in row["steps"] if s is not None] or ref["steps"]
-        rate = sum(s * beams for s in steps if s) / sum(row["times"])
+        med = _median(row["times"])
+        rate = sum(s * beams for s in row["steps"]) / sum(row["times"])
         same = sum(a == b for a, b in zip(row["digests"], ref["digests"]))
-        same_txt = f"{same}/{len(row['digests'])}" + (" (rounded weights)" if r == "quals-shipped" else "")
-        print(f"{r:<13} {med:>17.3f} {med / base:>8.2f} {rate:>13.0f} {row['peak_rss_mb']:>12.0f} "
-              f"{row['peak_rss_mb'] / ref['peak_rss_mb']:>8.2f}  {same_txt}")
+        print(f"{r:<25} {med:>17.3f} {med / base:>8.2f} {med / torch_med:>8.2f} {rate:>13.0f} "
+              f"{row['peak_rss_mb']:>12.0f}  {same}/{len(row['digests'])}")
+
+
+def print_fixed(rows: dict, beams: int, steps: int) -> None:
+    print(f"\n== plain beam search, {beams} beams, exactly {steps} steps, then the top 10 teacher-forced on the "
+          "source (shipped model's weights)")
+    print(f"{'runner':<17} {'generation s':>13} {'scoring s':>10} {'total s':>8} {'x ct2 total':>12} "
+          f"{'peak RSS MB':>12} {'steps':>6}  same hypotheses as quals fp32")
+    ref = rows["quals fp32"]
+    for r, row in rows.items():
+        ct2 = rows["ctranslate2 int8" if "int8" in r else "ctranslate2 fp32"]
+        gen, sc, tot = _median(row["gen"]), _median(row["score"]), _median(row["times"])
+        same = sum(a == b for a, b in zip(row["digests"], ref["digests"]))
+        steps_txt = "/".join(str(s) for s in sorted(set(row["steps"])))
+        print(f"{r:<17} {gen:>13.3f} {sc:>10.3f} {tot:>8.3f} {tot / _median(ct2['times']):>12.2f} "
+              f"{row['peak_rss_mb']:>12.0f} {steps_txt:>6}  {same}/{len(row['digests'])}")
 
 
 if __name__ == "__main__":
