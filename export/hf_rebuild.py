@@ -268,7 +268,9 @@ def load_weights(model, params: dict[str, np.ndarray], torch) -> None:
 
 
 def tokenizer(path: Path, m):
-    """The bundle's tokenizer.json as a transformers fast tokenizer with the manifest's special tokens."""
+    """The bundle's tokenizer.json as a transformers fast tokenizer with the manifest's special tokens; the QA
+    separator is its sep_token, which is where `quals export` looks first (a rebuilt checkpoint re-exports
+    to the same manifest)."""
     from tokenizers import Tokenizer
     from transformers import PreTrainedTokenizerFast
 
@@ -278,7 +280,8 @@ def tokenizer(path: Path, m):
     tok = PreTrainedTokenizerFast(
         tokenizer_object=backend, eos_token=name(t.eos), pad_token=name(t.pad),
         bos_token=name(t.bos) if t.bos is not None else None, unk_token=name(t.unk) if t.unk is not None else None,
-        additional_special_tokens=[m.separator.text], model_input_names=["input_ids", "attention_mask"],
+        sep_token=m.separator.text, additional_special_tokens=[m.separator.text],
+        model_input_names=["input_ids", "attention_mask"],
     )
     if tok.convert_tokens_to_ids(m.separator.text) != m.separator.id:
         raise RebuildError(f"the separator {m.separator.text!r} does not keep id {m.separator.id}")

@@ -35,6 +35,14 @@ def test_an_fp32_bundle_gives_back_the_checkpoint_it_was_exported_from(bundle_fo
     a, b = AutoConfig.from_pretrained(checkpoint_for("bart")), AutoConfig.from_pretrained(out)
     assert {f: getattr(b, f) for f in CONFIG_FIELDS} == {f: getattr(a, f) for f in CONFIG_FIELDS}
     assert json.loads((out / REPORT).read_text())["max_abs_logprob_diff"] < 1e-4
+    if kind == "bart":  # and back again: the same manifest (tokens, separator, encoding, layout)
+        from quals.bundle import load_bundle
+        from quals.export import export_bundle
+
+        again = export_bundle(out, tmp_path / "again")
+        first = load_bundle(bundle_for(kind)).manifest
+        for field in ("tokens", "separator", "encoding", "onnx", "family", "max_target_tokens", "ans_lm_ignore_ids"):
+            assert getattr(again, field) == getattr(first, field), field
 
 
 def test_another_shape_scaling_and_activation_are_read_off_the_graphs(checkpoint_for, tmp_path):
