@@ -51,6 +51,19 @@ def pick_log_probs(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return (picked - lse)[..., 0]
 
 
+def gather_rows(a: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """a[rows] for a KV cache (R, ...): in place when `rows` keeps most rows where they are, as a search
+    mostly does (a row extends its own prefix), so only the moved rows are copied. `a` must be an array the
+    caller owns and will not read again (a previous call's present output)."""
+    if rows.shape[0] == a.shape[0]:
+        moved = np.flatnonzero(rows != np.arange(rows.shape[0]))
+        if moved.size * 2 <= rows.shape[0]:
+            if moved.size:
+                a[moved] = a[rows[moved]]  # the right side is gathered into a copy before the write
+            return a
+    return a[rows]
+
+
 def make_session(path, provider: str, allow_fallback: bool, threads: int | None,
                  fallbacks: list[str] | None = None) -> ort.InferenceSession:
     """An ONNX Runtime session on `provider`. An allowed fallback to CPU is appended to `fallbacks` (for the
@@ -142,6 +155,9 @@ class Engine:
         self._past_outputs = [o.name for o in self.decoder_past.get_outputs()]
         self.n_heads = m.onnx.num_heads
         self.head_dim = m.onnx.head_dim
+        # Whether the decoder broadcasts a one-row cross-attention KV over the rows: unknown (None) until
+        # the first incremental step of a search compares it with the expanded KV (DecoderState._run_past).
+        self.broadcasts_cross_kv: bool | None = None
 
     # -- names -------------------------------------------------------------------------------------
     def _name(self, pattern: str, layer: int, side: str, kv: str) -> str:
@@ -212,6 +228,11 @@ class Engine:
             out.extend(picked[i, : len(t)].copy() for i, t in enumerate(chunk))
         return out
 
+    def run_past(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """One incremental decoder call: every output of the with-past graph by name."""
+        feeds = {k: v for k, v in feeds.items() if k in self._past_inputs}
+        return dict(zip(self._past_outputs, self.decoder_past.run(self._past_outputs, feeds)))
+
     def start(self, enc: EncoderOutput, n_rows: int) -> DecoderState:
         return DecoderState(self, enc, n_rows)
 
@@ -231,6 +252,31 @@ class DecoderState:
         self.cross_kv: dict[str, np.ndarray] = {}  # past input name -> (held, H, S, Dh)
         self.held = 0  # rows of the KV: n, or 1 when one row stands for all (a first step of identical rows)
         self.steps = 0
+
+    def _run_past(self, feeds: dict[str, np.ndarray], rows: np.ndarray, n: int) -> dict[str, np.ndarray]:
+        """One decoder call with past. The cross-attention KV is the same for every row (one source), so it
+        is fed with one row where the graph broadcasts it (checked once per engine: the same outputs, bit
+        for bit, as with a row per row); else it is expanded to the rows once and kept."""
+        e = self.engine
+        cross_rows = next(iter(self.cross_kv.values())).shape[0]
+        if cross_rows == 1 and n > 1 and e.broadcasts_cross_kv is not False:
+            one = {**feeds, **self.cross_kv}
+            if e.broadcasts_cross_kv:
+                return e.run_past(one)
+            expanded = e.run_past({**feeds, **{k: np.ascontiguousarray(v[np.zeros(n, dtype=np.int64)])
+                                              for k, v in self.cross_kv.items()}})
+            try:
+                got = e.run_past(one)
+                e.broadcasts_cross_kv = all(np.array_equal(got[k], expanded[k]) for k in expanded
+                                            if ".encoder." not in k)
+            except Exception:  # noqa: BLE001 - a graph that cannot broadcast: expand, as before
+                e.broadcasts_cross_kv = False
+            if e.broadcasts_cross_kv:
+                return expanded
+        if cross_rows != n:  # rows pruned, added or expanded from the one held row: the cross KV follows
+            index = rows if cross_rows == self.n and self.held == self.n else np.zeros(n, dtype=np.int64)
+            self.cross_kv = {k: np.ascontiguousarray(v[index]) for k, v in self.cross_kv.items()}
+        return e.run_past({**feeds, **self.cross_kv})
 
     def __call__(self, tokens: np.ndarray, parents: np.ndarray | None) -> np.ndarray:
         """tokens: (n,) int; parents: (n,) int or None. Returns log-probs (n, V) float32."""
@@ -254,17 +300,13 @@ class DecoderState:
                 raise ValueError("parents are required after the first step")
             parents = np.asarray(parents, dtype=np.int64)
             rows = parents if self.held == self.n else np.zeros(n, dtype=np.int64)  # one held row is every row
-            if self.held != n:  # rows pruned, added or expanded from the one held row: the cross KV follows
-                self.cross_kv = {k: np.ascontiguousarray(v[rows]) for k, v in self.cross_kv.items()}
-            feeds = dict(self.cross_kv)
-            feeds.update({k: v[rows] for k, v in self.self_kv.items()})
+            feeds = {k: gather_rows(v, rows) for k, v in self.self_kv.items()}
             feeds["input_ids"] = tokens
             feeds["encoder_attention_mask"] = np.ascontiguousarray(np.broadcast_to(self.enc.mask, (n, self.enc.length)))
             if e._merged:
                 feeds["encoder_hidden_states"] = np.zeros((n, 1, self.enc.hidden.shape[2]), dtype=np.float32)
                 feeds[e.manifest.onnx.use_cache_branch] = np.ones(1, dtype=bool)
-            feeds = {k: v for k, v in feeds.items() if k in e._past_inputs}
-            outs = dict(zip(e._past_outputs, e.decoder_past.run(e._past_outputs, feeds)))
+            outs = self._run_past(feeds, rows, n)
         self.self_kv = {
             e._past(layer, "decoder", kv): outs[e._present(layer, "decoder", kv)]
             for layer in range(e.layers)

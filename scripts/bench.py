@@ -428,12 +428,12 @@ def profile(args: argparse.Namespace) -> None:
                  "lm_head_gemm_flops": gemm_peak(args.threads, args.beams, cfg["d_model"], cfg["vocab_size"])}
     scorer = Scorer.load(args.bundle, threads=args.threads, num_beams=args.beams, num_groups=args.beams, **search)
     meter = DecoderMeter(scorer.engine.decoder, cfg)
-    search_seconds, search = [0.0], scorer._search
+    search_seconds, plain_search = [0.0], scorer._search
 
     def timed_search(*a, **k):  # the whole search: decoder calls plus the numpy/Python work around them
         t = time.perf_counter()
         try:
-            return search(*a, **k)
+            return plain_search(*a, **k)
         finally:
             search_seconds[0] += time.perf_counter() - t
 
@@ -443,7 +443,7 @@ def profile(args: argparse.Namespace) -> None:
         scorer.score([r["source"]], [r["summary"]])
     out["total_seconds"] = time.perf_counter() - t0
     out["search_seconds"] = search_seconds[0]
-    scorer._search = search
+    scorer._search = plain_search
     out["decoder_seconds"], out["decoder_flops"] = dict(meter.seconds), dict(meter.flops)
     scorer.engine.decoder.run = meter.run  # the tables below are timed without the meter
 

@@ -132,3 +132,41 @@ def test_a_first_step_of_identical_rows_runs_one_row_with_the_same_numbers(kind,
         want = logits - logits.max(-1, keepdims=True)
         want = want - np.log(np.exp(want).sum(-1, keepdims=True))
         assert state.held == step_rows and np.abs(got - want).max() < 1e-4
+
+
+@pytest.mark.parametrize("kind", ["bart", "bart-split", "t5"])
+@pytest.mark.parametrize("search", ["fairseq", "hf"])
+def test_one_row_of_cross_kv_for_all_rows_gives_the_searches_bit_for_bit(kind, search, bundle_for):
+    """The cross-attention KV is fed with one row, broadcast by the graph, once the engine has checked that
+    this gives the outputs of a row per row; the searches' hypotheses and scores are those of an engine
+    that expands it."""
+    from quals import Scorer
+
+    b = bundle_for(kind)
+    opts = dict(search=search, num_beams=6, num_groups=3, diversity=0.5, min_length=2, max_length=12)
+    broadcast, expand = Scorer.load(b, threads=1), Scorer.load(b, threads=1)
+    expand.engine.broadcasts_cross_kv = False
+    for text in SOURCES:
+        got, want = broadcast.generate(text, **opts), expand.generate(text, **opts)
+        assert [(h.tokens, h.token_scores, h.score) for h in got] == [(h.tokens, h.token_scores, h.score)
+                                                                       for h in want]
+    assert broadcast.engine.broadcasts_cross_kv is True  # the one-row path ran (these graphs broadcast)
+    state = broadcast.engine.start(broadcast.engine.encode([5, 6, 7]), 4)
+    state(np.full(4, broadcast.manifest.tokens.decoder_start), None)
+    state(np.array([8, 9, 10, 11]), np.zeros(4, dtype=np.int64))
+    assert all(v.shape[0] == 1 for v in state.cross_kv.values())  # never expanded
+
+
+def test_gather_rows_moves_only_what_moved():
+    from quals.engine import gather_rows
+
+    rng = np.random.default_rng(0)
+    for rows in ([0, 1, 2, 3, 4, 5], [0, 0, 2, 3, 4, 5], [1, 0, 2, 3, 4, 5], [5, 4, 3, 2, 1, 0], [0, 0, 0],
+                 [2, 2, 2, 2, 2, 2, 2, 2], [3, 1, 2, 0, 4, 5]):
+        rows = np.array(rows)
+        a = rng.standard_normal((6, 2, 3, 4)).astype(np.float32)
+        want = a[rows].copy()
+        got = gather_rows(a.copy() if rows.shape[0] != 6 else a, rows)
+        assert np.array_equal(got, want), rows
+    a = rng.standard_normal((6, 2)).astype(np.float32)
+    assert gather_rows(a, np.arange(6)) is a  # nothing moved: no copy at all

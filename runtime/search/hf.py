@@ -98,13 +98,14 @@ def hf_group_beam_search(
                 for r in range(g * m, (g + 1) * m):
                     new_prefixes[r], new_cumul[r] = prefixes[g * m], cumul[g * m]
                 continue
-            s = logp[rows].copy()
+            s = logp[rows]  # a view of this step's fresh log-probs (the StepFn contract): ours to edit
             if g > 0 and opts.diversity > 0:
                 freq = np.bincount(current[: g * m], minlength=vocab).astype(np.float32)
                 s -= np.float32(opts.diversity) * freq
             if cur_len < opts.min_length:
                 s[:, eos] = -np.inf
-            scores = (s + beam_scores[rows, None]).reshape(-1)
+            s += beam_scores[rows, None]
+            scores = s.reshape(-1)
             top = top_k(scores, k)
             best_sum = float(scores[top[0]])
             filled = 0
