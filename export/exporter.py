@@ -197,14 +197,19 @@ def _pick_separator(tok, backend, reserved: set[int]) -> str | None:
     return None
 
 
-def _publish(stage: Path, out: Path) -> None:
-    """Replace the files of `out` with the staged bundle, then check that it loads and verifies."""
+def replace_files(stage: Path, out: Path) -> None:
+    """Replace the files of `out` (created if missing) with those of `stage`."""
     out.mkdir(parents=True, exist_ok=True)
     for f in out.iterdir():
         if f.is_file():
             f.unlink()
     for f in stage.iterdir():
         shutil.copy2(f, out / f.name)
+
+
+def _publish(stage: Path, out: Path) -> None:
+    """Replace the files of `out` with the staged bundle, then check that it loads and verifies."""
+    replace_files(stage, out)
     load_bundle(out)
 
 

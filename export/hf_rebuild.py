@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import shutil
 import tempfile
 from collections import defaultdict
 from pathlib import Path
@@ -29,7 +28,8 @@ import onnx
 from onnx import numpy_helper
 from quals.bundle import load_bundle
 
-from .exporter import ExportError, validate
+from .exporter import ExportError, replace_files, validate
+from .onnx_graph import all_nodes, graphs_of
 
 FOLDABLE = {"Cast", "Mul", "Reshape", "Transpose", "Unsqueeze", "Squeeze", "Identity", "DequantizeLinear"}
 ACTIVATIONS = (({"Erf"}, "gelu"), ({"Gelu"}, "gelu"), ({"Tanh", "Pow"}, "gelu_new"), ({"Relu"}, "relu"),
@@ -89,12 +89,7 @@ def rebuild_checkpoint(bundle_dir: str | Path, out: str | Path, *, overwrite: bo
         report = {"bundle_sha256": bundle.digest, "max_abs_logprob_diff": worst, "parameters": len(params),
                   "note": "weights are the fp32 values of what the bundle stores (rounded where it is compact)"}
         (stage / REPORT).write_text(json.dumps(report, indent=2) + "\n")
-        out.mkdir(parents=True, exist_ok=True)
-        for f in out.iterdir():
-            if f.is_file():
-                f.unlink()
-        for f in stage.iterdir():
-            shutil.copy2(f, out / f.name)
+        replace_files(stage, out)
     return out
 
 
@@ -131,12 +126,9 @@ def _evaluate(node: onnx.NodeProto, values: dict[str, np.ndarray]) -> list[np.nd
 
 def consumers(g: onnx.GraphProto):
     """(tensor name, (op type, node name), input index) for every node of `g` and of its subgraphs."""
-    for node in g.node:
+    for node in all_nodes(g):
         for i, name in enumerate(node.input):
             yield name, (node.op_type, node.name), i
-        for a in node.attribute:
-            for sub in ([a.g] if a.HasField("g") else []) + list(a.graphs):
-                yield from consumers(sub)
 
 
 def module_path(node_name: str, role: str) -> str:
@@ -215,23 +207,6 @@ def infer_config(params: dict[str, np.ndarray], graphs: dict[str, onnx.ModelProt
         decoder_start_token_id=t.decoder_start, forced_bos_token_id=None, forced_eos_token_id=None,
         tie_word_embeddings=True, dropout=0.1, attention_dropout=0.0, activation_dropout=0.0,
     )
-
-
-def graphs_of(g: onnx.GraphProto):
-    """`g` and every subgraph in it."""
-    yield g
-    for node in g.node:
-        for a in node.attribute:
-            for sub in ([a.g] if a.HasField("g") else []) + list(a.graphs):
-                yield from graphs_of(sub)
-
-
-def all_nodes(g: onnx.GraphProto):
-    for node in g.node:
-        yield node
-        for a in node.attribute:
-            for sub in ([a.g] if a.HasField("g") else []) + list(a.graphs):
-                yield from all_nodes(sub)
 
 
 def embed_scale(graphs: dict[str, onnx.ModelProto]) -> float:

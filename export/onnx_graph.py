@@ -1,4 +1,4 @@
-"""Small ONNX graph helpers shared by the weight rewriters (weight_int8, stored_weights)."""
+"""Small ONNX graph helpers shared by the weight rewriters (weight_int8, stored_weights) and hf_rebuild."""
 
 from __future__ import annotations
 
@@ -25,3 +25,28 @@ def unsqueeze_last(x: str, axes: str, out: str, opset: int, name: str = "") -> o
     if opset >= 13:
         return helper.make_node("Unsqueeze", [x, axes], [out], name=name)
     return helper.make_node("Unsqueeze", [x], [out], axes=[-1], name=name)
+
+
+def subgraphs(node: onnx.NodeProto):
+    """The graphs a node holds (an If's branches, a Loop's body)."""
+    for a in node.attribute:
+        if a.type == onnx.AttributeProto.GRAPH:
+            yield a.g
+        elif a.type == onnx.AttributeProto.GRAPHS:
+            yield from a.graphs
+
+
+def all_nodes(g: onnx.GraphProto):
+    """Every node of `g`, each followed by the nodes of its subgraphs (depth first)."""
+    for n in g.node:
+        yield n
+        for sub in subgraphs(n):
+            yield from all_nodes(sub)
+
+
+def graphs_of(g: onnx.GraphProto):
+    """`g` and every subgraph in it, outer graphs first."""
+    yield g
+    for n in g.node:
+        for sub in subgraphs(n):
+            yield from graphs_of(sub)

@@ -24,7 +24,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from .onnx_graph import digest, onnx_opset, unsqueeze_last
+from .onnx_graph import all_nodes, digest, onnx_opset, unsqueeze_last
 
 WEIGHTS_FILE = "weights.bin"
 MIN_ELEMENTS = 4096  # smaller tensors (biases, layer norms, shapes) stay fp32 inside the graph: a few kB
@@ -105,7 +105,7 @@ def store_graph(model: onnx.ModelProto, shared: SharedFile, *, graph: str, int8_
     g = model.graph
     report = Report()
     pick = re.compile(int8_nodes) if int8_nodes else None
-    nodes_in = list(_all_nodes(g))
+    nodes_in = list(all_nodes(g))
     tables = {n.input[0] for n in nodes_in if n.op_type == "Gather"}
     int8 = {i for n in nodes_in if pick and pick.search(f"{graph}:{n.name}") for i in n.input}
     graph_inputs = {i.name for i in g.input}
@@ -164,17 +164,6 @@ def _int8_restore_nodes(name: str, w: np.ndarray, block: int, shared: SharedFile
         helper.make_node("Mul", [f"{p}/q3", f"{p}/s3"], [f"{p}/w3"], name=f"{p}/scale"),
         helper.make_node("Reshape", [f"{p}/w3", shape2.name], [name], name=f"{p}/rows"),
     ]
-
-
-def _all_nodes(g: onnx.GraphProto):
-    for n in g.node:
-        yield n
-        for a in n.attribute:
-            if a.type == onnx.AttributeProto.GRAPH:
-                yield from _all_nodes(a.g)
-            elif a.type == onnx.AttributeProto.GRAPHS:
-                for sub in a.graphs:
-                    yield from _all_nodes(sub)
 
 
 def _numel(t: TensorProto) -> int:

@@ -51,17 +51,23 @@ def pick_log_probs(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return (picked - lse)[..., 0]
 
 
-def gather_rows(a: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """a[rows] for a KV cache (R, ...): in place when `rows` keeps most rows where they are, as a search
-    mostly does (a row extends its own prefix), so only the moved rows are copied. `a` must be an array the
-    caller owns and will not read again (a previous call's present output)."""
-    if rows.shape[0] == a.shape[0]:
-        moved = np.flatnonzero(rows != np.arange(rows.shape[0]))
-        if moved.size * 2 <= rows.shape[0]:
-            if moved.size:
-                a[moved] = a[rows[moved]]  # the right side is gathered into a copy before the write
-            return a
-    return a[rows]
+def moved_rows(rows: np.ndarray, held: int) -> np.ndarray | None:
+    """The rows that `rows` moves, when a KV cache of `held` rows can be reordered in place by copying only
+    them (a search mostly extends each row's own prefix); None when a full gather is cheaper."""
+    if rows.shape[0] != held:
+        return None
+    moved = np.flatnonzero(rows != np.arange(held))
+    return moved if moved.size * 2 <= held else None
+
+
+def gather_rows(a: np.ndarray, rows: np.ndarray, moved: np.ndarray | None) -> np.ndarray:
+    """a[rows] for a KV cache (R, ...), in place when `moved` (from moved_rows) says so: `a` must then be an
+    array the caller owns and will not read again (a previous call's present output)."""
+    if moved is None:
+        return a[rows]
+    if moved.size:
+        a[moved] = a[rows[moved]]  # the right side is gathered into a copy before the write
+    return a
 
 
 def make_session(path, provider: str, allow_fallback: bool, threads: int | None,
@@ -300,7 +306,8 @@ class DecoderState:
                 raise ValueError("parents are required after the first step")
             parents = np.asarray(parents, dtype=np.int64)
             rows = parents if self.held == self.n else np.zeros(n, dtype=np.int64)  # one held row is every row
-            feeds = {k: gather_rows(v, rows) for k, v in self.self_kv.items()}
+            moved = moved_rows(rows, self.held)  # once per step, for every layer's K and V
+            feeds = {k: gather_rows(v, rows, moved) for k, v in self.self_kv.items()}
             feeds["input_ids"] = tokens
             feeds["encoder_attention_mask"] = np.ascontiguousarray(np.broadcast_to(self.enc.mask, (n, self.enc.length)))
             if e._merged:

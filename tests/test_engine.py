@@ -158,7 +158,7 @@ def test_one_row_of_cross_kv_for_all_rows_gives_the_searches_bit_for_bit(kind, s
 
 
 def test_gather_rows_moves_only_what_moved():
-    from quals.engine import gather_rows
+    from quals.engine import gather_rows, moved_rows
 
     rng = np.random.default_rng(0)
     for rows in ([0, 1, 2, 3, 4, 5], [0, 0, 2, 3, 4, 5], [1, 0, 2, 3, 4, 5], [5, 4, 3, 2, 1, 0], [0, 0, 0],
@@ -166,7 +166,7 @@ def test_gather_rows_moves_only_what_moved():
         rows = np.array(rows)
         a = rng.standard_normal((6, 2, 3, 4)).astype(np.float32)
         want = a[rows].copy()
-        got = gather_rows(a.copy() if rows.shape[0] != 6 else a, rows)
+        got = gather_rows(a.copy() if rows.shape[0] != 6 else a, rows, moved_rows(rows, 6))
         assert np.array_equal(got, want), rows
     a = rng.standard_normal((6, 2)).astype(np.float32)
-    assert gather_rows(a, np.arange(6)) is a  # nothing moved: no copy at all
+    assert gather_rows(a, np.arange(6), moved_rows(np.arange(6), 6)) is a  # nothing moved: no copy at all
