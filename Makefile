@@ -18,7 +18,7 @@ EVAL_LIMIT ?= 100
 EVAL_FLAGS ?= --limit $(EVAL_LIMIT) --no-progress
 
 .PHONY: help venv venv-rt demo test test-full test-runtime lint demo-bundle clean \
-	train-default evaluate-default evaluate-default-full evaluate-quantization evaluate-noise-floor ship-default \
+	train-default evaluate-default evaluate-default-full evaluate-quantization evaluate-noise-floor evaluate-baseline compare-default ship-default \
 	evaluate conformance bench
 
 help:
@@ -104,6 +104,25 @@ evaluate-default-full: venv
 			--workers 2 --threads 1 --no-progress --json build/eval/dev-$$b-full.json \
 			--scores build/eval/dev-$$b-full.scores.jsonl || exit 1; \
 	done
+
+# The shipped default on the same records, then the decision (train/compare.py, exit 1 when it fails): the
+# candidate replaces the default only if no paired 95% interval of its ROC-AUC change lies below 0 and the mean
+# change is > 0; the compact bundle replaces fp32 only if every interval reaches 0 or above and the mean change
+# is >= -0.005. EVAL_SCOPE=full compares every record (needs evaluate-default-full), sample the sampled sets.
+EVAL_SCOPE ?= full
+SCOPE_SUFFIX := $(if $(filter full,$(EVAL_SCOPE)),-full,)
+evaluate-baseline: venv
+	mkdir -p build/eval-baseline
+	$(VENV)/bin/quals evaluate --model models/default $(foreach s,$(EVAL_SETS),--benchmark $(DATA)/eval/$(s).jsonl) \
+		$(if $(filter full,$(EVAL_SCOPE)),,$(EVAL_FLAGS)) --workers 2 --threads 1 --no-progress \
+		--json build/eval-baseline/dev-compact$(SCOPE_SUFFIX).json \
+		--scores build/eval-baseline/dev-compact$(SCOPE_SUFFIX).scores.jsonl
+
+compare-default: venv
+	$(VENV)/bin/python -m quals.train.compare build/eval/dev-compact$(SCOPE_SUFFIX).scores.jsonl \
+		build/eval-baseline/dev-compact$(SCOPE_SUFFIX).scores.jsonl --rule replace --json build/eval/compare-default.json
+	$(VENV)/bin/python -m quals.train.compare build/eval/dev-compact$(SCOPE_SUFFIX).scores.jsonl \
+		build/eval/dev-fp32$(SCOPE_SUFFIX).scores.jsonl --rule quantize --json build/eval/compare-quantization.json
 
 # A variant that is not shipped, on every record, for the card's comparison (about 20-35 minutes). The card
 # lists those of train/card.py's ALTERNATIVES: make evaluate-quantization (dynamic-int8), or with

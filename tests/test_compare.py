@@ -1,0 +1,48 @@
+import json
+
+import numpy as np
+import pytest
+from quals.metrics import Estimate
+from quals.train import compare
+
+
+def _write(path, labels, scores):
+    rows = [{"benchmark": b, "id": f"r{i}", "origin": "cnndm", "label": float(labels[i]), "status": "ok",
+             "quals": {"paper": float(scores[i]), "clean": float(scores[i])}}
+            for b in ("s1", "s2") for i in range(len(labels))]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+
+
+def test_rules_on_hand_made_differences():
+    k = ("s", "all", "paper")
+    up = {k: Estimate(0.02, 0.001, 0.04), ("s", "cnndm", "paper"): Estimate(-0.5, -0.6, -0.4)}
+    assert compare.verdict(up, "replace").holds  # per-origin rows do not count, only pooled ones
+    flat = {k: Estimate(0.0, -0.01, 0.01)}
+    assert not compare.verdict(flat, "replace").holds  # no gain: the old default stays
+    assert compare.verdict(flat, "quantize").holds
+    slight = {k: Estimate(-0.004, -0.02, 0.01), ("t", "all", "paper"): Estimate(-0.007, -0.02, 0.001)}
+    v = compare.verdict(slight, "quantize")
+    assert not v.holds and v.mean_change == pytest.approx(-0.0055) and not v.below_zero
+    below = {k: Estimate(0.03, 0.01, 0.05), ("t", "all", "clean"): Estimate(-0.01, -0.02, -0.001)}
+    v = compare.verdict(below, "replace")
+    assert not v.holds and v.below_zero == (("t", "all", "clean"),) and "t/clean" in v.reason()
+    with pytest.raises(ValueError, match="nothing to decide"):
+        compare.verdict({k: Estimate(float("nan"), float("nan"), float("nan"))}, "replace")
+    with pytest.raises(ValueError, match="unknown rule"):
+        compare.verdict(up, "ship")
+
+
+def test_cli_exit_status_follows_the_rule(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 80)
+    good = labels + rng.normal(0, 0.3, 80)
+    bad = labels + rng.normal(0, 3.0, 80)
+    _write(tmp_path / "good.jsonl", labels, good)
+    _write(tmp_path / "bad.jsonl", labels, bad)
+    assert compare.main([str(tmp_path / "good.jsonl"), str(tmp_path / "bad.jsonl"), "--resamples", "200",
+                         "--json", str(tmp_path / "out.json")]) == 0
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert out["holds"] and out["mean_change"] > 0 and {r["benchmark"] for r in out["rows"]} == {"s1", "s2"}
+    assert "replace: holds" in capsys.readouterr().out
+    assert compare.main([str(tmp_path / "bad.jsonl"), str(tmp_path / "good.jsonl"), "--resamples", "200"]) == 1
+    assert compare.main([str(tmp_path / "missing.jsonl"), str(tmp_path / "good.jsonl")]) == 2

@@ -1,0 +1,100 @@
+"""Paired comparison of two bundles' `quals evaluate --scores` files on the records both scored: the decision
+whether a candidate model replaces the default, and whether a compact bundle may replace its fp32 source.
+
+python -m quals.train.compare CANDIDATE.scores.jsonl BASELINE.scores.jsonl [--rule replace|quantize] [--json OUT]
+
+Both rules look at the pooled rows (origin "all") of every benchmark and both variants, with the 95% interval of
+the paired ROC-AUC difference (the same resampled records for both bundles):
+- replace (a new default model): no interval lies below 0, and the mean difference is > 0.
+- quantize (issue 16): every interval contains 0 or lies above it, and the mean difference is >= -0.005.
+Exit status 0 when the rule holds, 1 when it does not, 2 on bad input: usable in a Makefile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from quals.metrics import Estimate
+
+from .card import paired_auc_differences
+
+MAX_MEAN_QUANTIZATION_LOSS = 0.005
+
+
+@dataclass(frozen=True)
+class Verdict:
+    rule: str
+    holds: bool
+    mean_change: float
+    below_zero: tuple[tuple[str, str, str], ...]  # (benchmark, origin, variant) whose interval lies below 0
+    compared: int  # pooled comparisons the verdict rests on
+
+    def reason(self) -> str:
+        parts = [f"mean pooled ROC-AUC change {self.mean_change:+.4f} over {self.compared} comparisons"]
+        if self.below_zero:
+            parts.append("interval below 0 on " + ", ".join(f"{b}/{v}" for b, _, v in self.below_zero))
+        return ("holds: " if self.holds else "fails: ") + "; ".join(parts)
+
+
+def verdict(diffs: dict[tuple[str, str, str], Estimate], rule: str) -> Verdict:
+    """Apply `rule` ("replace" or "quantize") to paired_auc_differences' output."""
+    pooled = {k: e for k, e in diffs.items() if k[1] == "all" and np.isfinite(e.value)}
+    if not pooled:
+        raise ValueError("no pooled comparison with both classes present: nothing to decide on")
+    mean = float(np.mean([e.value for e in pooled.values()]))
+    below = tuple(sorted(k for k, e in pooled.items() if e.high < 0))
+    if rule == "replace":
+        holds = not below and mean > 0
+    elif rule == "quantize":
+        holds = not below and mean >= -MAX_MEAN_QUANTIZATION_LOSS
+    else:
+        raise ValueError(f"unknown rule {rule!r}: replace or quantize")
+    return Verdict(rule, holds, mean, below, len(pooled))
+
+
+def table(diffs: dict[tuple[str, str, str], Estimate]) -> list[str]:
+    lines = [f"{'benchmark':<12} {'origin':<22} {'variant':<7} {'AUC change':>10}  95% interval"]
+    for (bench, origin, variant), e in sorted(diffs.items()):
+        if np.isfinite(e.value):
+            lines.append(f"{bench:<12} {origin:<22} {variant:<7} {e.value:>+10.4f}  [{e.low:+.4f}, {e.high:+.4f}]")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m quals.train.compare", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("candidate", type=Path)
+    p.add_argument("baseline", type=Path)
+    p.add_argument("--rule", choices=["replace", "quantize"], default="replace")
+    p.add_argument("--resamples", type=int, default=1000)
+    p.add_argument("--json", type=Path, default=None)
+    a = p.parse_args(argv)
+    for f in (a.candidate, a.baseline):
+        if not f.is_file():
+            print(f"error: {f}: no such scores file", file=sys.stderr)
+            return 2
+    diffs = paired_auc_differences(a.candidate, a.baseline, n_resamples=a.resamples)
+    try:
+        v = verdict(diffs, a.rule)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print("\n".join(table(diffs)))
+    print(f"{a.rule}: {v.reason()}")
+    if a.json:
+        a.json.parent.mkdir(parents=True, exist_ok=True)
+        a.json.write_text(json.dumps({
+            "candidate": str(a.candidate), "baseline": str(a.baseline), "rule": a.rule, "holds": v.holds,
+            "mean_change": v.mean_change, "below_zero": [list(k) for k in v.below_zero],
+            "rows": [{"benchmark": k[0], "origin": k[1], "variant": k[2], **e.to_dict()}
+                     for k, e in sorted(diffs.items())]}, indent=1) + "\n", encoding="utf-8")
+    return 0 if v.holds else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
