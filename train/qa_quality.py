@@ -1,4 +1,4 @@
-"""QA-generation quality of a bundle on held-out SQuAD-style data (XQuAD-en: never trained on).
+"""QA-generation quality of a bundle on held-out SQuAD-style data (XQuAD-en or SQuAD 1.1 dev: never trained on).
 
 - span rate: of the generated hypotheses that split into question and answer, the fraction whose answer
   is a span of the context (what QUALS keeps), with the bundle's default (the authors') search;
@@ -11,6 +11,7 @@ Runs on the runtime only (no torch).
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import random
 from pathlib import Path
@@ -20,13 +21,27 @@ from quals import Scorer
 from quals.qa import answer_in_summary, parse
 
 
-def measure(scorer: Scorer, rows: list[dict], *, n_contexts: int, n_samples: int, seed: int) -> dict:
+def read_rows(path: Path) -> list[dict]:
+    """SQuAD-like JSON lines, plain or gzipped (the shared SQuAD files are .jsonl.gz)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8-sig") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def measure(scorer: Scorer, rows: list[dict], *, n_contexts: int, n_samples: int, seed: int,
+            gold_contexts: int | None = None) -> dict:
+    """gold_contexts: teacher-force the gold pairs of a seeded sample of this many contexts (None: all)."""
     m, codec, engine = scorer.manifest, scorer.codec, scorer.engine
     by_ctx: dict[str, list[dict]] = {}
     for r in rows:
         by_ctx.setdefault(r["context"], []).append(r)
-    nll_sum, nll_tokens = 0.0, 0
-    for ctx, items in by_ctx.items():
+    gold = sorted(by_ctx)
+    if gold_contexts is not None and gold_contexts < len(gold):
+        gold = random.Random(seed + 1).sample(gold, gold_contexts)
+    nll_sum, nll_tokens, n_gold = 0.0, 0, 0
+    for ctx in gold:
+        items = by_ctx[ctx]
+        n_gold += len(items)
         enc = engine.encode(codec.encode(ctx.strip()).ids)
         targets = [codec.qa_target(r["question"], r["answers"]["text"][0], m.separator.id) for r in items]
         for lp in engine.teacher_forced(enc, targets):
@@ -49,7 +64,7 @@ def measure(scorer: Scorer, rows: list[dict], *, n_contexts: int, n_samples: int
                             "answer": best.answer if best else None, "gold_question": gold["question"],
                             "gold_answer": gold["answers"]["text"][0]})
     return {
-        "n_gold_pairs": len(rows),
+        "n_gold_pairs": n_gold,
         "gold_nll_per_token": nll_sum / max(1, nll_tokens),
         "n_contexts_generated": len(contexts),
         "n_hypotheses_with_split": n_split,
@@ -67,10 +82,13 @@ def main() -> None:
     p.add_argument("--contexts", type=int, default=40, help="contexts to run the search on")
     p.add_argument("--samples", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--gold-contexts", type=int, default=None,
+                   help="gold NLL over a seeded sample of this many contexts (default: every context)")
     p.add_argument("--json", type=Path, default=None)
     a = p.parse_args()
-    rows = [json.loads(line) for line in a.data.open(encoding="utf-8") if line.strip()]
-    out = measure(Scorer.load(a.model), rows, n_contexts=a.contexts, n_samples=a.samples, seed=a.seed)
+    rows = read_rows(a.data)
+    out = measure(Scorer.load(a.model), rows, n_contexts=a.contexts, n_samples=a.samples, seed=a.seed,
+                  gold_contexts=a.gold_contexts)
     text = json.dumps(out, indent=1, ensure_ascii=False)
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
