@@ -46,3 +46,20 @@ def test_cli_exit_status_follows_the_rule(tmp_path, capsys):
     assert "replace: holds" in capsys.readouterr().out
     assert compare.main([str(tmp_path / "bad.jsonl"), str(tmp_path / "good.jsonl"), "--resamples", "200"]) == 1
     assert compare.main([str(tmp_path / "missing.jsonl"), str(tmp_path / "good.jsonl")]) == 2
+
+
+def test_stored_baseline_must_be_of_the_current_bundle(tmp_path, bart_bundle, capsys):
+    from quals.bundle import load_bundle
+
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 40)
+    _write(tmp_path / "a.jsonl", labels, labels + rng.normal(0, 0.3, 40))
+    _write(tmp_path / "b.jsonl", labels, labels + rng.normal(0, 3.0, 40))
+    digest = load_bundle(bart_bundle).digest[:12]
+    args = [str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl"), "--resamples", "100",
+            "--baseline-report", str(tmp_path / "b.json"), "--baseline-bundle", str(bart_bundle)]
+    (tmp_path / "b.json").write_text(json.dumps({"signature": f"quals|bundle:{digest}|search:fairseq"}))
+    assert compare.main(args) == 0
+    (tmp_path / "b.json").write_text(json.dumps({"signature": "quals|bundle:000000000000|search:fairseq"}))
+    assert compare.main(args) == 2 and "stale baseline" in capsys.readouterr().err
+    assert compare.main(args[:-2]) == 2  # a report without its bundle

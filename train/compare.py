@@ -2,12 +2,15 @@
 whether a candidate model replaces the default, and whether a compact bundle may replace its fp32 source.
 
 python -m quals.train.compare CANDIDATE.scores.jsonl BASELINE.scores.jsonl [--rule replace|quantize] [--json OUT]
+    [--baseline-report BASELINE.json --baseline-bundle models/default]
 
 Both rules look at the pooled rows (origin "all") of every benchmark and both variants, with the 95% interval of
 the paired ROC-AUC difference (the same resampled records for both bundles):
 - replace (a new default model): no interval lies below 0, and the mean difference is > 0.
 - quantize (issue 16): every interval contains 0 or lies above it, and the mean difference is >= -0.005.
 Exit status 0 when the rule holds, 1 when it does not, 2 on bad input: usable in a Makefile.
+With --baseline-report and --baseline-bundle, stored baseline scores are used only if the report's signature names
+that bundle's id: scores of an older default never decide against the current one.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from quals.bundle import load_bundle
 from quals.metrics import Estimate
 
 from .card import paired_auc_differences
@@ -57,6 +61,13 @@ def verdict(diffs: dict[tuple[str, str, str], Estimate], rule: str) -> Verdict:
     return Verdict(rule, holds, mean, below, len(pooled))
 
 
+def scored_bundle_matches(report: Path, bundle_dir: Path) -> tuple[bool, str]:
+    """Whether a `quals evaluate --json` report was computed with this bundle (its id in the signature)."""
+    signature = json.loads(report.read_text(encoding="utf-8")).get("signature", "")
+    want = f"bundle:{load_bundle(bundle_dir).digest[:12]}"
+    return want in signature.split("|"), f"{report} was scored with {signature!r}; {bundle_dir} is {want}"
+
+
 def table(diffs: dict[tuple[str, str, str], Estimate]) -> list[str]:
     lines = [f"{'benchmark':<12} {'origin':<22} {'variant':<7} {'AUC change':>10}  95% interval"]
     for (bench, origin, variant), e in sorted(diffs.items()):
@@ -73,10 +84,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rule", choices=["replace", "quantize"], default="replace")
     p.add_argument("--resamples", type=int, default=1000)
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--baseline-report", type=Path, default=None, help="the baseline's `quals evaluate --json` report")
+    p.add_argument("--baseline-bundle", type=Path, default=None, help="the bundle the baseline must have scored with")
     a = p.parse_args(argv)
-    for f in (a.candidate, a.baseline):
+    for f in (a.candidate, a.baseline) + ((a.baseline_report,) if a.baseline_report else ()):
         if not f.is_file():
-            print(f"error: {f}: no such scores file", file=sys.stderr)
+            print(f"error: {f}: no such file", file=sys.stderr)
+            return 2
+    if (a.baseline_report is None) != (a.baseline_bundle is None):
+        print("error: --baseline-report and --baseline-bundle go together", file=sys.stderr)
+        return 2
+    if a.baseline_report:
+        ok, why = scored_bundle_matches(a.baseline_report, a.baseline_bundle)
+        if not ok:
+            print(f"error: stale baseline: {why} (rerun make evaluate-baseline)", file=sys.stderr)
             return 2
     diffs = paired_auc_differences(a.candidate, a.baseline, n_resamples=a.resamples)
     try:
