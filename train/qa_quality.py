@@ -11,7 +11,6 @@ Runs on the runtime only (no torch).
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import random
 from pathlib import Path
@@ -20,12 +19,7 @@ import numpy as np
 from quals import Scorer
 from quals.qa import answer_in_summary, parse
 
-
-def read_rows(path: Path) -> list[dict]:
-    """SQuAD-like JSON lines, plain or gzipped (the shared SQuAD files are .jsonl.gz)."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8-sig") as f:
-        return [json.loads(line) for line in f if line.strip()]
+from .data import read_jsonl
 
 
 def measure(scorer: Scorer, rows: list[dict], *, n_contexts: int, n_samples: int, seed: int,
@@ -35,11 +29,11 @@ def measure(scorer: Scorer, rows: list[dict], *, n_contexts: int, n_samples: int
     by_ctx: dict[str, list[dict]] = {}
     for r in rows:
         by_ctx.setdefault(r["context"], []).append(r)
-    gold = sorted(by_ctx)
-    if gold_contexts is not None and gold_contexts < len(gold):
-        gold = random.Random(seed + 1).sample(gold, gold_contexts)
+    gold_ctx = list(by_ctx)
+    if gold_contexts is not None and gold_contexts < len(gold_ctx):
+        gold_ctx = random.Random(seed + 1).sample(sorted(gold_ctx), gold_contexts)
     nll_sum, nll_tokens, n_gold = 0.0, 0, 0
-    for ctx in gold:
+    for ctx in gold_ctx:
         items = by_ctx[ctx]
         n_gold += len(items)
         enc = engine.encode(codec.encode(ctx.strip()).ids)
@@ -86,7 +80,7 @@ def main() -> None:
                    help="gold NLL over a seeded sample of this many contexts (default: every context)")
     p.add_argument("--json", type=Path, default=None)
     a = p.parse_args()
-    rows = read_rows(a.data)
+    rows = read_jsonl(a.data)
     out = measure(Scorer.load(a.model), rows, n_contexts=a.contexts, n_samples=a.samples, seed=a.seed,
                   gold_contexts=a.gold_contexts)
     text = json.dumps(out, indent=1, ensure_ascii=False)
