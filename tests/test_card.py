@@ -36,7 +36,8 @@ def test_readme_block_and_update(tmp_path):
     block = card.readme_block(tmp_path)
     assert "| p | xsum | 10 | 1 | 0.400 [0.30, 0.50] | 0.410 [0.31, 0.51] | 0.600 [0.50, 0.70] |" in block
     assert "| p | all | 0.600 | 0.620 | -0.020 | 0.650 | 0.640 | +0.010 |" in block
-    assert "+0.020 AUC (p, paper variant): over the 0.01" in block
+    assert ("against fp32: the quantization rule: not decided (no per-record scores); its largest loss is +0.020 AUC "
+            "(p, paper variant)") in block
     assert "Also measured" not in block and "Against the targets" not in block  # no such reports, no such names
     assert "2 worker processes" in block
     readme = tmp_path / "README.md"
@@ -65,7 +66,7 @@ def test_targets_and_other_methods_are_derived_from_the_reports(tmp_path):
     (tmp_path / "synthetic-compact.json").write_text(json.dumps(_report({("synthetic", "all", "paper"): 0.93,
                                                                       ("synthetic", "all", "clean"): 0.95})))
     block = card.readme_block(tmp_path)
-    assert "+0.005 AUC (summeval, paper variant): within the 0.01" in block
+    assert "its largest loss is +0.005 AUC (summeval, paper variant)" in block
     assert "dynamic-int8 loses up to +0.025 AUC (summeval, paper variant)" in block
     assert "blocks of 32" not in block
     (tmp_path / "dev-weight-int8-b32-full.json").write_text(
@@ -80,33 +81,6 @@ def test_targets_and_other_methods_are_derived_from_the_reports(tmp_path):
             in block)
 
 
-def test_paired_auc_differences(tmp_path):
-    import numpy as np
-    from quals.metrics import roc_auc
-
-    rng = np.random.default_rng(0)
-    labels = rng.integers(0, 2, 60).astype(float)
-    sa = labels + rng.normal(0, 1, 60)
-    sb = sa + rng.normal(0, 0.5, 60)
-
-    def write(path, scores):
-        rows = [{"benchmark": "s", "id": f"r{i}", "origin": "cnndm" if i % 2 else "xsum", "label": labels[i],
-                 "status": "ok", "quals": {"paper": scores[i], "clean": -scores[i]}} for i in range(60)]
-        rows.append({"benchmark": "s", "id": "bad", "origin": "xsum", "label": 1.0, "status": "error",
-                     "quals": None})
-        path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-
-    write(tmp_path / "a.jsonl", sa)
-    write(tmp_path / "b.jsonl", sb)
-    d = card.paired_auc_differences(tmp_path / "a.jsonl", tmp_path / "b.jsonl", n_resamples=200)
-    assert set(d) == {(b, o, v) for b in ["s"] for o in ["all", "cnndm", "xsum"] for v in ["paper", "clean"]}
-    e = d[("s", "all", "paper")]
-    assert e.value == pytest.approx(roc_auc(sa, labels) - roc_auc(sb, labels))
-    assert e.low <= e.value <= e.high and e.high - e.low > 0
-    same = card.paired_auc_differences(tmp_path / "a.jsonl", tmp_path / "a.jsonl", n_resamples=50)
-    assert all(x.value == x.low == x.high == 0 for x in same.values())
-
-
 def test_method_text_is_read_from_the_provenance():
     text = card.method_text({"method": "fp16-weights", "block_size": 16, "int8_nodes": "encoder:/fc1/"})
     assert text.startswith("fp32 computation from weights stored as fp16 (int8 blocks of 16 for the nodes matching "
@@ -114,3 +88,31 @@ def test_method_text_is_read_from_the_provenance():
     assert "int8" not in card.method_text({"method": "fp16-weights"})
     assert "blocks of 32" in card.method_text({"method": "weight-int8", "block_size": 32})
     assert card.method_text({"method": "int4-magic"}) == "int4-magic"
+
+
+def _scores(path, labels, scores, benchmark="summeval"):
+    rows = [{"benchmark": benchmark, "id": f"r{i}", "origin": "cnndm", "label": float(labels[i]), "status": "ok",
+             "quals": {"paper": float(scores[i]), "clean": float(scores[i])}} for i in range(len(labels))]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+
+
+def test_quantization_verdict_comes_from_the_paired_rule(tmp_path):
+    """The card states compare.verdict's quantize rule on the per-record scores, not a threshold of its own."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 80)
+    fp32 = labels + rng.normal(0, 0.5, 80)
+    aucs = {("summeval", "all", "paper"): 0.8, ("summeval", "all", "clean"): 0.8}
+    (tmp_path / "dev-compact-full.json").write_text(json.dumps(_report(aucs)))
+    (tmp_path / "dev-fp32-full.json").write_text(json.dumps(_report(aucs)))
+    _scores(tmp_path / "dev-fp32-full.scores.jsonl", labels, fp32)
+    _scores(tmp_path / "dev-compact-full.scores.jsonl", labels, fp32 + rng.normal(0, 1e-3, 80))
+    v = card.quantization_verdict(tmp_path)
+    assert v.holds and v.compared == 2
+    assert "the quantization rule holds: mean pooled ROC-AUC change" in card.readme_block(tmp_path)
+    _scores(tmp_path / "dev-compact-full.scores.jsonl", labels, rng.normal(0, 1, 80))  # noise: a real loss
+    v = card.quantization_verdict(tmp_path)
+    assert not v.holds and v.below_zero
+    assert "the quantization rule fails: " in card.readme_block(tmp_path)
+    assert card.quantization_verdict(tmp_path, "dynamic-int8") is None  # no scores for that variant

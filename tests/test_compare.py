@@ -63,3 +63,29 @@ def test_stored_baseline_must_be_of_the_current_bundle(tmp_path, bart_bundle, ca
     (tmp_path / "b.json").write_text(json.dumps({"signature": "quals|bundle:000000000000|search:fairseq"}))
     assert compare.main(args) == 2 and "stale baseline" in capsys.readouterr().err
     assert compare.main(args[:-2]) == 2  # a report without its bundle
+
+
+def test_paired_auc_differences(tmp_path):
+    from quals.metrics import roc_auc
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 60).astype(float)
+    sa = labels + rng.normal(0, 1, 60)
+    sb = sa + rng.normal(0, 0.5, 60)
+
+    def write(path, scores):
+        rows = [{"benchmark": "s", "id": f"r{i}", "origin": "cnndm" if i % 2 else "xsum", "label": labels[i],
+                 "status": "ok", "quals": {"paper": scores[i], "clean": -scores[i]}} for i in range(60)]
+        rows.append({"benchmark": "s", "id": "bad", "origin": "xsum", "label": 1.0, "status": "error",
+                     "quals": None})
+        path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+
+    write(tmp_path / "a.jsonl", sa)
+    write(tmp_path / "b.jsonl", sb)
+    d = compare.paired_auc_differences(tmp_path / "a.jsonl", tmp_path / "b.jsonl", n_resamples=200)
+    assert set(d) == {(b, o, v) for b in ["s"] for o in ["all", "cnndm", "xsum"] for v in ["paper", "clean"]}
+    e = d[("s", "all", "paper")]
+    assert e.value == pytest.approx(roc_auc(sa, labels) - roc_auc(sb, labels))
+    assert e.low <= e.value <= e.high and e.high - e.low > 0
+    same = compare.paired_auc_differences(tmp_path / "a.jsonl", tmp_path / "a.jsonl", n_resamples=50)
+    assert all(x.value == x.low == x.high == 0 for x in same.values())

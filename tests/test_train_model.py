@@ -66,3 +66,26 @@ def test_loop_reduces_loss_on_a_tiny_set(parts, tmp_path):
     after = loop.evaluate_loss(model, pairs, opts, 0, tok.eos_token_id)
     assert result["steps"] == 6 and after < before - 0.5
     assert (tmp_path / "state.pt").is_file()
+
+
+def test_snapshot_is_the_saved_state(parts, tmp_path):
+    """A snapshot of a run's state.pt holds the trained weights, not the warm start's."""
+    import torch
+    from quals.train import loop, snapshot, warmstart
+    from quals.train.data import QAExample
+    from transformers import BartForConditionalGeneration
+
+    src, tok, _ = parts
+    with pytest.raises(FileNotFoundError, match="no training state"):
+        snapshot.snapshot(tmp_path, tmp_path / "snap")
+    model = warmstart.build_model(src, dropout=0.0)
+    exs = [QAExample("Maria Lopez won the chess title in Porto.", "Who won?", "Maria Lopez", "t", "short")] * 2
+    pairs = loop.encode(exs, tok, tok.convert_tokens_to_ids(warmstart.SEPARATOR), tok.eos_token_id, 64)
+    loop.train(model, pairs, pairs, tmp_path / "run", loop.TrainOptions(steps=2, warmup=1, lr=3e-4, threads=1))
+    assert snapshot.snapshot(tmp_path / "run", tmp_path / "snap") == 2
+    loaded = BartForConditionalGeneration.from_pretrained(tmp_path / "snap")
+    name = "model.decoder.layers.0.encoder_attn.k_proj.weight"
+    trained, start = dict(model.named_parameters())[name], dict(warmstart.build_model(src).named_parameters())[name]
+    assert torch.equal(dict(loaded.named_parameters())[name], trained.detach())
+    assert not torch.equal(trained.detach(), start.detach())
+    assert (tmp_path / "snap" / "tokenizer.json").is_file()

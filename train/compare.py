@@ -23,9 +23,7 @@ from pathlib import Path
 
 import numpy as np
 from quals.bundle import load_bundle
-from quals.metrics import Estimate
-
-from .card import paired_auc_differences
+from quals.metrics import Estimate, bootstrap, roc_auc
 
 MAX_MEAN_QUANTIZATION_LOSS = 0.005
 
@@ -59,6 +57,30 @@ def verdict(diffs: dict[tuple[str, str, str], Estimate], rule: str) -> Verdict:
     else:
         raise ValueError(f"unknown rule {rule!r}: replace or quantize")
     return Verdict(rule, holds, mean, below, len(pooled))
+
+
+def paired_auc_differences(a: Path, b: Path, n_resamples: int = 1000) -> dict[tuple[str, str, str], Estimate]:
+    """ROC-AUC of a minus that of b on the records both scored, per (benchmark, origin, variant), with a 95%
+    interval from resampling records (the same records for both: the spread of the difference, not of each AUC).
+    a, b: --scores files of `quals evaluate`."""
+    def load(path: Path) -> dict:
+        rows = (json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip())
+        return {(r["benchmark"], r["id"]): r for r in rows if r["status"] == "ok"}
+
+    ra, rb = load(a), load(b)
+    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for k in ra.keys() & rb.keys():
+        for origin in ("all", ra[k]["origin"]):
+            groups.setdefault((k[0], origin), []).append(k)
+    out = {}
+    for (bench, origin), keys in sorted(groups.items()):
+        keys.sort()
+        labels = np.array([ra[k]["label"] for k in keys], dtype=np.float64)
+        for v in ("paper", "clean"):
+            pair = np.array([[ra[k]["quals"][v], rb[k]["quals"][v]] for k in keys], dtype=np.float64)
+            out[(bench, origin, v)] = bootstrap(
+                lambda s, y: roc_auc(s[:, 0], y) - roc_auc(s[:, 1], y), pair, labels, n_resamples=n_resamples)
+    return out
 
 
 def scored_bundle_matches(report: Path, bundle_dir: Path) -> tuple[bool, str]:

@@ -21,6 +21,16 @@ log = logging.getLogger("quals.train")
 MIXTURES = ("v1", "v2")  # v1: the shipped default model's (FairytaleQA + heuristic cloze); v2: real human QA
 
 
+def save_checkpoint(model, tok, out: Path) -> Path:
+    """The HF checkpoint that `quals.train.release` exports: no forced BOS/EOS (the QA format has neither)."""
+    model.eval()
+    model.generation_config.forced_bos_token_id = None
+    model.generation_config.forced_eos_token_id = None
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
+
+
 def run(data_root: Path, work: Path, opts: loop.TrainOptions, *, mixture: str = "v1", full_data: bool = False) -> Path:
     """Train into `work` (resuming if it holds a checkpoint); returns the HF checkpoint directory.
 
@@ -61,12 +71,7 @@ def run(data_root: Path, work: Path, opts: loop.TrainOptions, *, mixture: str = 
     }
     log.info("data: %s", json.dumps(stats))
     result = loop.train(model, train_pairs, val_pairs, work, opts)
-    out = work / "checkpoint"
-    model.eval()
-    model.generation_config.forced_bos_token_id = None
-    model.generation_config.forced_eos_token_id = None
-    model.save_pretrained(out)
-    tok.save_pretrained(out)
+    out = save_checkpoint(model, tok, work / "checkpoint")
     stats.update(result, wall_seconds=time.time() - t0)
     (work / "train_stats.json").write_text(json.dumps(stats, indent=2, default=dict) + "\n")
     return out
