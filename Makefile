@@ -82,13 +82,16 @@ train-default: venv
 	$(VENV)/bin/python -m quals.train --data $(DATA) --work build/train-default --steps $(TRAIN_STEPS) --mixture $(MIXTURE)
 	$(VENV)/bin/python -m quals.train.release --checkpoint build/train-default/checkpoint \
 		--fp32 build/default-fp32 --compact build/default-compact
+	rm -rf build/eval  # the measurements of the bundles just replaced
 
 evaluate-default: venv
 	mkdir -p build/eval
 	for b in compact fp32; do \
 		$(VENV)/bin/quals evaluate --model build/default-$$b $(foreach s,$(EVAL_SETS),--benchmark $(DATA)/eval/$(s).jsonl) \
 			$(EVAL_FLAGS) --workers 2 --threads 1 --json build/eval/dev-$$b.json \
-			--scores build/eval/dev-$$b.scores.jsonl || exit 1; \
+			--scores build/eval/dev-$$b.scores.jsonl \
+			$$(test -f build/eval/dev-$$b-full.scores.jsonl && echo --reuse-scores build/eval/dev-$$b-full.scores.jsonl) \
+			|| exit 1; \
 	done
 	$(VENV)/bin/python -m quals.train.synthetic --data $(DATA) --out build/eval/synthetic.jsonl
 	$(VENV)/bin/quals evaluate --model build/default-compact --benchmark build/eval/synthetic.jsonl --no-progress \
@@ -97,13 +100,14 @@ evaluate-default: venv
 	$(VENV)/bin/python -m quals.train.qa_quality --model build/default-fp32 --json build/eval/xquad-fp32.json > /dev/null
 
 # Every record of the four development sets, with the compact and the fp32 bundle (the quantization choice), in
-# 2 worker processes of 1 thread each (about 33 + 33 minutes on 2 CPU cores).
+# 2 worker processes of 1 thread each (about 33 + 33 minutes on 2 CPU cores). --resume: rerun after a kill and
+# only the records not yet in the scores files are scored; make evaluate-default then takes its samples from them.
 evaluate-default-full: venv
 	mkdir -p build/eval
 	for b in compact fp32; do \
 		$(VENV)/bin/quals evaluate --model build/default-$$b $(foreach s,$(EVAL_SETS),--benchmark $(DATA)/eval/$(s).jsonl) \
 			--workers 2 --threads 1 --no-progress --json build/eval/dev-$$b-full.json \
-			--scores build/eval/dev-$$b-full.scores.jsonl || exit 1; \
+			--scores build/eval/dev-$$b-full.scores.jsonl --resume || exit 1; \
 	done
 
 # The shipped default on the same records, then the decision (train/compare.py, exit 1 when it fails): the

@@ -424,7 +424,14 @@ def _write_record(writer: RecordWriter, passed: dict, result, details: bool, dro
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample and the bootstrap.")
 @click.option("--bootstrap", "n_resamples", type=int, default=1000, show_default=True, help="Bootstrap resamples.")
 @click.option("--json", "json_out", default=None, help="Write the report (rows, signature, timing) as JSON here.")
-@click.option("--scores", "scores_out", default=None, help="Write one JSONL line per scored record here.")
+@click.option("--scores", "scores_out", default=None,
+              help="Write one JSONL line per scored record here, each as soon as it is scored (in record order "
+                   "once the run ends).")
+@click.option("--resume", is_flag=True,
+              help="Continue a killed run: the records already in --scores (same signature) are not scored again.")
+@click.option("--reuse-scores", "reuse", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Take the records found in this --scores file of an earlier run with the same signature (e.g. "
+                   "the whole sets' run for a sample of them) instead of scoring them; repeatable.")
 @click.option("--provider", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--threads", type=int, default=None, help="ONNX Runtime intra-op threads (default: all cores).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help=WORKERS_HELP)
@@ -432,8 +439,8 @@ def _write_record(writer: RecordWriter, passed: dict, result, details: bool, dro
 @click.option("--progress/--no-progress", default=True, help="Progress bar on stderr (only on a terminal).")
 @search_options
 @engine_options
-def evaluate(model, benchmarks, variants, kind, limit, seed, n_resamples, json_out, scores_out, provider, threads,
-             workers, max_pairs, progress, engine, **search_kw):
+def evaluate(model, benchmarks, variants, kind, limit, seed, n_resamples, json_out, scores_out, resume, reuse,
+             provider, threads, workers, max_pairs, progress, engine, **search_kw):
     """Agreement of QUALS with human labels: a table per benchmark and per origin, with 95% bootstrap CIs.
 
     Binary labels get ROC-AUC and balanced accuracy (at the threshold that maximises it on the same data,
@@ -446,6 +453,8 @@ def evaluate(model, benchmarks, variants, kind, limit, seed, n_resamples, json_o
 
     if limit is not None and limit < 1:
         raise click.UsageError("--limit must be >= 1")
+    if resume and not scores_out:
+        raise click.UsageError("--resume needs --scores FILE (the file a killed run left)")
     variants = list(variants) or ["paper", "clean"]
     for flag, target in (("--json", json_out), ("--scores", scores_out)):
         if target:  # found out now, not after the whole run
@@ -461,30 +470,61 @@ def evaluate(model, benchmarks, variants, kind, limit, seed, n_resamples, json_o
     overrides = dict(max_pairs=max_pairs, **_search_overrides(search_kw))
     with _runner(model, provider, threads, workers, engine=engine, **overrides) as (runner, signature, _):
         click.echo(f"signature: {signature}", err=True)
-        t0 = time.perf_counter()
-        show_bar = progress and sys.stderr.isatty()
-        with click.progressbar(length=len(records), label="scoring", file=sys.stderr, hidden=not show_bar) as bar:
-            try:
-                scored = ev.score_records(runner, records, variants, progress=bar.update)
-            except WorkerError as exc:
-                _worker_died(exc)
-        seconds = time.perf_counter() - t0
+        done: dict = {}  # position in records -> ScoredRecord taken from an earlier run
+        on_disk: set = set()  # (benchmark, id) of the lines --resume found in --scores
+        try:
+            for path in ([scores_out] if resume else []) + list(reuse):
+                rows = read_written(path, "jsonl", None).records if resume and path == scores_out else \
+                    [json.loads(x) for x in Path(path).read_text(encoding="utf-8-sig").splitlines() if x.strip()]
+                found = ev.reusable(rows, records, variants, signature, path)
+                if resume and path == scores_out:
+                    on_disk = {(x.record.benchmark, x.record.id) for x in found.values()}
+                done.update({i: x for i, x in found.items() if i not in done})
+                click.echo(f"{path}: {len(found)} of the {len(records)} records already scored", err=True)
+        except (InputError, ValueError) as exc:
+            raise click.UsageError(f"cannot reuse scores: {exc} (score afresh: leave out --resume/--reuse-scores, "
+                                   "or remove the file)") from exc
+        stream = open(scores_out, "ab" if resume else "wb") if scores_out else None
+
+        def write(s) -> None:
+            if stream is not None and (s.record.benchmark, s.record.id) not in on_disk:
+                stream.write(json_line(s.to_dict(signature)).encode("utf-8"))
+                stream.flush()
+
+        try:
+            for i in sorted(done):
+                write(done[i])
+            t0 = time.perf_counter()
+            show_bar = progress and sys.stderr.isatty()
+            with click.progressbar(length=len(records) - len(done), label="scoring", file=sys.stderr,
+                                   hidden=not show_bar) as bar:
+                try:
+                    scored = ev.score_records(runner, records, variants, progress=bar.update, done=done,
+                                              on_scored=write)
+                except WorkerError as exc:
+                    _worker_died(exc)
+            seconds = time.perf_counter() - t0
+        finally:
+            if stream is not None:
+                stream.close()
+    if scores_out:  # the finished file in record order, whatever order the lines were written in
+        tmp = Path(str(scores_out) + ".tmp")
+        tmp.write_bytes(b"".join(json_line(s.to_dict(signature)).encode("utf-8") for s in scored))
+        tmp.replace(scores_out)
     try:
         rows = ev.report(scored, variants, n_resamples=n_resamples, seed=seed, kind=kind)
     except QualsError as exc:
         _fail(exc)
     click.echo(ev.format_table(rows))
-    click.echo(f"{len(records)} records in {seconds:.0f} s ({seconds / max(1, len(records)):.2f} s/record)", err=True)
+    n_new = len(records) - len(done)
+    click.echo(f"{n_new} records scored in {seconds:.0f} s ({seconds / max(1, n_new):.2f} s/record)"
+               + (f", {len(done)} reused" if done else ""), err=True)
     if json_out:
         doc = {"signature": signature, "benchmarks": list(benchmarks), "limit": limit, "seed": seed,
                "bootstrap": n_resamples, "seconds": seconds, "workers": workers, "engine": engine,
-               "rows": [r.to_dict() for r in rows]}
+               "n_scored": n_new, "n_reused": len(done), "rows": [r.to_dict() for r in rows]}
         Path(json_out).write_text(json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n",
                                   encoding="utf-8", errors="backslashreplace")
-    if scores_out:
-        with open(scores_out, "wb") as f:
-            for s in scored:
-                f.write(json_line(s.to_dict()).encode("utf-8"))
     n_err = sum(s.status == STATUS_ERROR for s in scored)
     if n_err:
         click.echo(f"quals: {n_err} record(s) could not be scored (status: error)", err=True)

@@ -180,10 +180,44 @@ class ScoredRecord:
     n_pairs: int
     error: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, signature: str | None = None) -> dict[str, Any]:
+        """The --scores line; with the run's signature, so that a later run reuses it only if it would compute
+        the same numbers."""
         r = self.record
-        return {"benchmark": r.benchmark, "id": r.id, "origin": r.origin, "label": r.label, "status": self.status,
-                "n_pairs": self.n_pairs, "quals": self.scores, "error": self.error}
+        d = {"benchmark": r.benchmark, "id": r.id, "origin": r.origin, "label": r.label, "status": self.status,
+             "n_pairs": self.n_pairs, "quals": self.scores, "error": self.error}
+        return d if signature is None else {**d, "signature": signature}
+
+
+def reusable(rows: Sequence[dict[str, Any]], records: Sequence[Record], variants: Sequence[str], signature: str,
+             where: str) -> dict[int, ScoredRecord]:
+    """Earlier --scores lines that stand for some of `records` (by benchmark and id), keyed by position in
+    `records`. A line of another signature, of a record whose label or origin differ, or without a requested
+    variant is an error, never silently rescored or mixed in; lines of records outside `records` are skipped."""
+    by_key: dict[tuple[str, str], int] = {}
+    for i, r in enumerate(records):
+        if by_key.setdefault((r.benchmark, r.id), i) != i:
+            raise InputError(f"{where}: {r.benchmark} has the id {r.id!r} twice; records cannot be matched by id")
+    out: dict[int, ScoredRecord] = {}
+    for n, row in enumerate(rows, 1):
+        if not isinstance(row, dict):
+            raise InputError(f"{where}: line {n} is not a quals evaluate --scores line")
+        i = by_key.get((str(row.get("benchmark")), str(row.get("id"))))
+        if i is None:
+            continue
+        rec = records[i]
+        if row.get("signature") != signature:
+            raise InputError(f"{where}: line {n} was scored with {row.get('signature')!r}, this run is {signature!r}")
+        scores = row.get("quals") or {}
+        if row.get("label") != rec.label or row.get("origin") != rec.origin:
+            raise InputError(f"{where}: line {n} ({rec.benchmark} {rec.id}) has another label or origin than the "
+                             "benchmark record: scores of another file")
+        missing = [v for v in variants if v not in scores]
+        if missing:
+            raise InputError(f"{where}: line {n} lacks the variant(s) {', '.join(missing)}")
+        out[i] = ScoredRecord(rec, str(row.get("status")), {v: scores[v] for v in variants}, int(row.get("n_pairs", 0)),
+                              row.get("error"))
+    return out
 
 
 def score_records(
@@ -193,16 +227,24 @@ def score_records(
     *,
     batch_size: int = 16,
     progress: Callable[[int], None] | None = None,
+    done: dict[int, ScoredRecord] | None = None,
+    on_scored: Callable[[ScoredRecord], None] | None = None,
 ) -> list[ScoredRecord]:
-    """Score every record once (in one process or a pool's workers: the same numbers) and keep each variant."""
-    chunks = [records[i : i + batch_size] for i in range(0, len(records), batch_size)]
-    batches = (([r.source for r in c], [r.summary for r in c]) for c in chunks)
-    out = []
+    """Score every record once (in one process or a pool's workers: the same numbers) and keep each variant.
+
+    done: records already scored (reusable's output), taken as they are; on_scored sees each newly scored
+    record as soon as its batch is back (a killed run keeps what it finished). Returns all, in record order."""
+    done = dict(done or {})
+    todo = [i for i in range(len(records)) if i not in done]
+    chunks = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
+    batches = (([records[i].source for i in c], [records[i].summary for i in c]) for c in chunks)
     for chunk, results in zip(chunks, runner.score_batches(batches, progress)):
-        for r, res in zip(chunk, results):
+        for i, res in zip(chunk, results):
             scores = {v: quals_of(res.pairs, v) for v in variants}
-            out.append(ScoredRecord(r, res.status, scores, res.n_pairs, res.error))
-    return out
+            done[i] = ScoredRecord(records[i], res.status, scores, res.n_pairs, res.error)
+            if on_scored:
+                on_scored(done[i])
+    return [done[i] for i in range(len(records))]
 
 
 def report(scored: Sequence[ScoredRecord], variants: Sequence[str], *, n_resamples: int, seed: int,

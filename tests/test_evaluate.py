@@ -130,3 +130,66 @@ def test_variants_from_one_pass_equal_separate_runs(bart_bundle):
     for v in ("paper", "clean", "ans_lm"):
         alone = injected(v).score_one(recs[0].source, recs[0].summary)
         assert got.scores[v] == pytest.approx(alone.quals, abs=1e-12)
+
+
+def _lines(path):
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_cli_evaluate_resume_and_reuse(bart_bundle, tmp_path):
+    """A killed run continues from its --scores lines; a sample takes its records from the whole run's lines;
+    lines of another signature or of other records are refused, not mixed in."""
+    rows = [{"id": f"r{i}", "source": f"Anna built bridge {i} in Paris in 19{50 + i}.",
+             "summary": f"Anna built bridge {i}.", "label": i % 2, "origin": "cnndm"} for i in range(8)]
+    bench = _write(tmp_path / "tiny.jsonl", rows)
+    base = ["evaluate", "--model", str(bart_bundle), "--benchmark", str(bench), *SMALL, "--bootstrap", "10"]
+    full = tmp_path / "full.jsonl"
+    r = CliRunner().invoke(main, [*base, "--scores", str(full), "--json", str(tmp_path / "full.json")])
+    assert r.exit_code == 0, r.output
+    lines = _lines(full)
+    signature = json.loads((tmp_path / "full.json").read_text())["signature"]
+    assert [x["id"] for x in lines] == [f"r{i}" for i in range(8)] and {x["signature"] for x in lines} == {signature}
+
+    # killed after 3 records, the 4th line torn; a sentinel proves that kept lines are taken, not rescored
+    killed = tmp_path / "killed.jsonl"
+    kept = [dict(x) for x in lines[:3]]
+    kept[1]["quals"] = {"paper": 123.0, "clean": 123.0}
+    killed.write_text("".join(json.dumps(x) + "\n" for x in kept) + json.dumps(lines[3])[:20], encoding="utf-8")
+    r = CliRunner().invoke(main, [*base, "--scores", str(killed), "--resume", "--json", str(tmp_path / "k.json")])
+    assert r.exit_code == 0, r.output
+    assert "3 of the 8 records already scored" in r.stderr and "5 records scored" in r.stderr
+    got = _lines(killed)
+    assert [x["id"] for x in got] == [x["id"] for x in lines]
+    assert got[1]["quals"]["paper"] == 123.0 and [x["quals"] for x in got[3:]] == [x["quals"] for x in lines[3:]]
+    doc = json.loads((tmp_path / "k.json").read_text())
+    assert (doc["n_scored"], doc["n_reused"]) == (5, 3)
+
+    sample = tmp_path / "sample.jsonl"
+    r = CliRunner().invoke(main, [*base, "--limit", "4", "--scores", str(sample), "--reuse-scores", str(full)])
+    assert r.exit_code == 0, r.output
+    assert "4 of the 4 records already scored" in r.stderr and "0 records scored" in r.stderr
+    assert all(x in lines for x in _lines(sample)) and len(_lines(sample)) == 4
+
+    other = tmp_path / "other.jsonl"
+    other.write_text("".join(json.dumps({**x, "signature": "quals|bundle:other"}) + "\n" for x in lines))
+    r = CliRunner().invoke(main, [*base, "--reuse-scores", str(other)])
+    assert r.exit_code == 2 and "scored with 'quals|bundle:other'" in r.stderr
+    relabelled = tmp_path / "relabelled.jsonl"
+    relabelled.write_text("".join(json.dumps({**x, "label": 1 - x["label"]}) + "\n" for x in lines))
+    r = CliRunner().invoke(main, [*base, "--reuse-scores", str(relabelled)])
+    assert r.exit_code == 2 and "another label or origin" in r.stderr
+    r = CliRunner().invoke(main, [*base, "--resume"])
+    assert r.exit_code == 2 and "--resume needs --scores" in r.stderr
+
+
+def test_score_records_reports_each_record_as_it_is_scored(bart_bundle):
+    from quals import Scorer
+
+    scorer = Scorer.load(bart_bundle, num_beams=4, num_groups=2, max_length=12, min_length=0)
+    recs = [ev.Record("b", i, str(i), "Anna built a bridge in Paris.", "Anna built a bridge.", 1.0, "all")
+            for i in range(5)]
+    taken = ev.ScoredRecord(recs[2], "ok", {"paper": 7.0}, 1)
+    seen = []
+    out = ev.score_records(scorer, recs, ["paper"], batch_size=2, done={2: taken}, on_scored=seen.append)
+    assert [s.record.id for s in seen] == ["0", "1", "3", "4"] and out[2] is taken
+    assert [s.record.id for s in out] == ["0", "1", "2", "3", "4"]

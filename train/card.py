@@ -205,7 +205,10 @@ def readme_block(reports: Path, bundle: Path | None = None) -> str:
     lines = [
         f"Every record of the four development sets, the shipped model, the authors' search "
         f"(`{full['signature']}`, the signature `quals score --signature` prints for models/default), "
-        f"`make evaluate-default-full`: {n} records in {full['seconds'] / 60:.0f} min "
+        f"`make evaluate-default-full`: {n} records"
+        + (f" ({full['n_reused']} scored by an interrupted run and resumed; {full['n_scored']} more)"
+           if full.get("n_reused") else "")
+        + f" in {full['seconds'] / 60:.0f} min "
         f"on 2 CPU cores ({workers} worker process{'es' if workers > 1 else ''}). Binary labels (1 = consistent); "
         "95% bootstrap intervals (1,000 resamples):",
         "",
