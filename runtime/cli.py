@@ -475,7 +475,7 @@ def evaluate(model, benchmarks, variants, kind, limit, seed, n_resamples, json_o
         try:
             for path in ([scores_out] if resume else []) + list(reuse):
                 rows = read_written(path, "jsonl", None).records if resume and path == scores_out else \
-                    [json.loads(x) for x in Path(path).read_text(encoding="utf-8-sig").splitlines() if x.strip()]
+                    [json.loads(x) for x in Path(path).read_text(encoding="utf-8-sig").split("\n") if x.strip()]
                 found = ev.reusable(rows, records, variants, signature, path)
                 if resume and path == scores_out:
                     on_disk = {(x.record.benchmark, x.record.id) for x in found.values()}

@@ -47,7 +47,9 @@ def load_benchmark(path: str | Path, name: str | None = None) -> list[Record]:
     name = name or path.stem
     out: list[Record] = []
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()  # -sig: a leading BOM is not part of line 1
+        # -sig: a leading BOM is not part of line 1. Split on newlines only: str.splitlines also breaks at
+        # U+2028/U+2029/NEL, which JSON strings may hold raw (json.dumps(ensure_ascii=False) writes them so).
+        lines = path.read_text(encoding="utf-8-sig").split("\n")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read benchmark ({exc})") from exc
     for n, line in enumerate(lines, 1):

@@ -193,3 +193,12 @@ def test_score_records_reports_each_record_as_it_is_scored(bart_bundle):
     out = ev.score_records(scorer, recs, ["paper"], batch_size=2, done={2: taken}, on_scored=seen.append)
     assert [s.record.id for s in seen] == ["0", "1", "3", "4"] and out[2] is taken
     assert [s.record.id for s in out] == ["0", "1", "2", "3", "4"]
+
+
+def test_benchmark_lines_may_hold_raw_unicode_line_separators(tmp_path):
+    """json.dumps(ensure_ascii=False) writes U+2028/U+2029/NEL raw inside strings: still one record per line."""
+    rec = {"id": "a", "source": "Anna built it.\u2028Then\u2029she left.\x85", "summary": "Anna built it.", "label": 1}
+    path = tmp_path / "b.jsonl"
+    path.write_text("\ufeff" + json.dumps(rec, ensure_ascii=False) + "\r\n", encoding="utf-8")
+    (r,) = ev.load_benchmark(path)
+    assert r.source == rec["source"] and r.id == "a"

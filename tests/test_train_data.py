@@ -161,3 +161,21 @@ def test_named_entity_cloze_pairs():
         assert e.answer in e.context and e.question.endswith("?")
         assert e.answer not in e.question and any(w in e.question.lower() for w in whs)
     assert any(e.answer == "Anna Smith" and e.question.startswith("Who") for e in shorts)
+
+
+def test_training_sets_are_read_back_only_when_a_run_resumes(tmp_path):
+    from quals.train import pipeline
+
+    calls = []
+
+    def build():
+        calls.append(1)
+        return {"train": [data.QAExample("Ann won in Ôslo.\u2028", "Who won?", "Ann", "squad", "short")],
+                "val": [data.QAExample("B.", "What?", "B", "cloze", "long")]}
+
+    key = {"mixture": "v2", "seed": 13}
+    first = pipeline.training_sets(tmp_path, key, build)
+    assert pipeline.training_sets(tmp_path, key, build) == first and len(calls) == 2  # no checkpoint: built again
+    (tmp_path / "state.pt").write_bytes(b"")
+    assert pipeline.training_sets(tmp_path, key, build) == first and len(calls) == 2  # resumed: read back, equal
+    assert pipeline.training_sets(tmp_path, {**key, "seed": 14}, build) == first and len(calls) == 3  # other key

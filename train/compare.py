@@ -64,7 +64,7 @@ def paired_auc_differences(a: Path, b: Path, n_resamples: int = 1000) -> dict[tu
     interval from resampling records (the same records for both: the spread of the difference, not of each AUC).
     a, b: --scores files of `quals evaluate`."""
     def load(path: Path) -> dict:
-        rows = (json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip())
+        rows = (json.loads(x) for x in path.read_text(encoding="utf-8").split("\n") if x.strip())
         return {(r["benchmark"], r["id"]): r for r in rows if r["status"] == "ok"}
 
     ra, rb = load(a), load(b)

@@ -21,6 +21,26 @@ log = logging.getLogger("quals.train")
 MIXTURES = ("v1", "v2")  # v1: the shipped default model's (FairytaleQA + heuristic cloze); v2: real human QA
 
 
+def training_sets(work: Path, key: dict, build) -> dict[str, list[data.QAExample]]:
+    """The run's examples: built (and written to work/{train,val}.jsonl) for a new run; read back from those
+    files when the run resumes from a checkpoint and they were built for the same `key` (mixture, seed...),
+    so that a resumed run does not spend minutes of spaCy on examples it already has, byte for byte."""
+    names = ("train", "val")
+    stamp = work / "data.json"
+    if ((work / "state.pt").is_file() and stamp.is_file() and json.loads(stamp.read_text()) == key
+            and all((work / f"{n}.jsonl").is_file() for n in names)):
+        log.info("data: resuming with %s", ", ".join(str(work / f"{n}.jsonl") for n in names))
+        return {n: [data.QAExample(**row) for row in data.read_jsonl(work / f"{n}.jsonl")] for n in names}
+    stamp.unlink(missing_ok=True)
+    sets = build()
+    for name in names:
+        with (work / f"{name}.jsonl").open("w", encoding="utf-8") as f:
+            for e in sets[name]:
+                f.write(e.to_json() + "\n")
+    stamp.write_text(json.dumps(key) + "\n")
+    return sets
+
+
 def save_checkpoint(model, tok, out: Path) -> Path:
     """The HF checkpoint that `quals.train.release` exports: no forced BOS/EOS (the QA format has neither)."""
     model.eval()
@@ -42,15 +62,15 @@ def run(data_root: Path, work: Path, opts: loop.TrainOptions, *, mixture: str = 
         raise ValueError(f"mixture must be one of {MIXTURES}")
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    if mixture == "v1":
-        sets = data.build(data_root, seed=opts.seed)
-    else:
+
+    def build() -> dict[str, list[data.QAExample]]:
+        if mixture == "v1":
+            return data.build(data_root, seed=opts.seed)
         limits = {k: None for k in data.CPU_LIMITS} if full_data else None
-        sets = data.build_v2(data_root, seed=opts.seed, limits=limits)
-    for name, examples in sets.items():
-        with (work / f"{name}.jsonl").open("w", encoding="utf-8") as f:
-            for e in examples:
-                f.write(e.to_json() + "\n")
+        return data.build_v2(data_root, seed=opts.seed, limits=limits)
+
+    sets = training_sets(
+        work, {"data": str(data_root.resolve()), "mixture": mixture, "full_data": full_data, "seed": opts.seed}, build)
     src = warmstart.minilm_dir()
     tok = warmstart.build_tokenizer(src)
     model = warmstart.build_model(src)

@@ -79,7 +79,7 @@ def paired_accuracy(scores_path: Path) -> dict[str, dict[str, float]]:
     compares each lead with its own corruption only, which is what a ranking of candidate summaries of one
     source (ConSeq) needs. Reads the per-record scores of `quals evaluate --scores`.
     """
-    recs = [json.loads(x) for x in scores_path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    recs = [json.loads(x) for x in scores_path.read_text(encoding="utf-8").split("\n") if x.strip()]
     by_doc: dict[str, dict[int, dict]] = {}
     for r in recs:
         doc = r["id"].rsplit("-lead", 1)[0] if r["id"].endswith("-lead") else r["id"].rsplit("-swap-", 1)[0]
