@@ -82,7 +82,6 @@ train-default: venv
 	$(VENV)/bin/python -m quals.train --data $(DATA) --work build/train-default --steps $(TRAIN_STEPS) --mixture $(MIXTURE)
 	$(VENV)/bin/python -m quals.train.release --checkpoint build/train-default/checkpoint \
 		--fp32 build/default-fp32 --compact build/default-compact
-	rm -rf build/eval  # the measurements of the bundles just replaced
 
 evaluate-default: venv
 	mkdir -p build/eval
@@ -98,6 +97,8 @@ evaluate-default: venv
 		--workers 2 --json build/eval/synthetic-compact.json --scores build/eval/synthetic-compact.scores.jsonl
 	$(VENV)/bin/python -m quals.train.qa_quality --model build/default-compact --json build/eval/xquad.json > /dev/null
 	$(VENV)/bin/python -m quals.train.qa_quality --model build/default-fp32 --json build/eval/xquad-fp32.json > /dev/null
+	$(VENV)/bin/python -m quals.train.qa_quality --model build/default-compact --gold-contexts 300 \
+		--data $(DATA)/qa/squad11/dev.squad_like.jsonl.gz --json build/eval/squad-dev.json > /dev/null
 
 # Every record of the four development sets, with the compact and the fp32 bundle (the quantization choice), in
 # 2 worker processes of 1 thread each (about 33 + 33 minutes on 2 CPU cores). --resume: rerun after a kill and

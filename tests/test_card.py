@@ -116,3 +116,23 @@ def test_quantization_verdict_comes_from_the_paired_rule(tmp_path):
     assert not v.holds and v.below_zero
     assert "the quantization rule fails: " in card.readme_block(tmp_path)
     assert card.quantization_verdict(tmp_path, "dynamic-int8") is None  # no scores for that variant
+
+
+def test_previous_default_comparison_is_read_from_compare_default(tmp_path):
+    import numpy as np
+    from quals.train import compare
+
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 2, 80)
+    good, bad = labels + rng.normal(0, 0.3, 80), labels + rng.normal(0, 3.0, 80)
+    _scores(tmp_path / "new.jsonl", labels, good)
+    _scores(tmp_path / "old.jsonl", labels, bad)
+    (tmp_path / "dev-compact-full.json").write_text(json.dumps(_report({("summeval", "all", "paper"): 0.9})))
+    assert compare.main([str(tmp_path / "new.jsonl"), str(tmp_path / "old.jsonl"), "--resamples", "100",
+                         "--json", str(tmp_path / card.PREVIOUS)]) == 0
+    doc = json.loads((tmp_path / card.PREVIOUS).read_text())
+    row = next(r for r in doc["rows"] if (r["origin"], r["variant"]) == ("all", "paper"))
+    assert row["candidate_auc"] - row["baseline_auc"] == pytest.approx(row["value"]) and row["n"] == 80
+    block = card.readme_block(tmp_path)
+    assert "Against the previous default" in block and "this model replaces it." in block
+    assert f"| summeval | 80 | {row['baseline_auc']:.3f} | {row['candidate_auc']:.3f} | {row['value']:+.3f} [" in block

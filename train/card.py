@@ -174,6 +174,45 @@ def _cost_line(small: dict | None, fp32: dict | None, reports: Path | None = Non
     return [" ".join(out), ""]
 
 
+PREVIOUS = "compare-default.json"  # make compare-default: this model against the default it replaces, paired
+
+
+def _previous_lines(reports: Path) -> list[str]:
+    """This model against the default it replaces, on the same records (paired 95% intervals of the change)."""
+    doc = _load(reports / PREVIOUS)
+    if not doc:
+        return []
+    prev = doc.get("baseline_signature") or doc.get("baseline")
+    out = [f"**Against the previous default** (`{prev}`), the same records, pooled ROC-AUC, change with its "
+           "paired 95% interval (`make compare-default`):", "",
+           "| benchmark | n | paper: previous | this | change [95% CI] | clean: previous | this | change [95% CI] |",
+           "|---|---|---|---|---|---|---|---|"]
+    rows = {(r["benchmark"], r["variant"]): r for r in doc["rows"] if r["origin"] == "all"}
+
+    def cells(r: dict | None) -> list[str]:
+        if not r or r.get("value") is None:
+            return ["-"] * 3
+        lo, hi = r["ci95"]
+        return [f"{r['baseline_auc']:.3f}", f"{r['candidate_auc']:.3f}", f"{r['value']:+.3f} [{lo:+.3f}, {hi:+.3f}]"]
+
+    for bench in dict.fromkeys(b for b, _ in rows):
+        paper, clean = rows.get((bench, "paper")), rows.get((bench, "clean"))
+        out.append(f"| {bench} | {(paper or clean)['n']} | " + " | ".join(cells(paper) + cells(clean)) + " |")
+    rule = "replaces it" if doc["holds"] else "does not replace it"
+    out += ["", f"The replacement rule (no interval below 0, mean change > 0): {doc.get('reason', '')}; this model "
+            f"{rule}.", ""]
+    return out
+
+
+def _squad_dev_line(reports: Path) -> list[str]:
+    qa = _load(reports / "squad-dev.json")
+    if not qa:
+        return []
+    return [f"QA generation on SQuAD 1.1 dev (never trained on): span rate {qa['span_rate']:.1%} "
+            f"({qa['n_hypotheses_with_split']} pairs, {qa['n_contexts_generated']} contexts); gold-pair NLL "
+            f"{qa['gold_nll_per_token']:.2f} nats per token over {qa['n_gold_pairs']} pairs.", ""]
+
+
 def _targets_line(full: dict, syn: dict | None) -> list[str]:
     """The issue's targets against the pooled paper-variant ROC-AUC: met or missed, never typed."""
     measured = [(bench, _auc(full).get((bench, "all", "paper")), t) for bench, t in TARGETS.items()]
@@ -227,6 +266,7 @@ def readme_block(reports: Path, bundle: Path | None = None) -> str:
               "the same checkpoint, every record, ROC-AUC:", ""]
     lines += _quantization_table(full, fp32, _diffs(reports))
     lines += _cost_line(full, fp32, reports, method)
+    lines += _previous_lines(reports)
     lines += _targets_line(full, syn)
     if syn:
         r = {x["variant"]: x for x in syn["rows"] if x["origin"] == "all"}
@@ -245,7 +285,8 @@ def readme_block(reports: Path, bundle: Path | None = None) -> str:
         lines += [f"QA generation on XQuAD-en (never trained on): {qa['span_rate']:.1%} of the generated pairs have an "
                   f"answer that is a span of the context ({qa['n_hypotheses_with_split']} pairs, "
                   f"{qa['n_contexts_generated']} contexts); gold pairs cost {qa['gold_nll_per_token']:.2f} nats per "
-                  "token (the model asks cloze-style questions, not SQuAD's).", ""]
+                  "token.", ""]
+    lines += _squad_dev_line(reports)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -349,6 +390,7 @@ def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
         "best on the same data). Records with no QA pair have no score and are left out (counted).",
         "",
         *_table(full_small, "shipped bundle, every record"),
+        *_previous_lines(reports),
         f"**shipped vs fp32, every record, ROC-AUC** (the quantization choice: {QUANTIZATION_RULE})",
         "",
         *_quantization_table(full_small, full32, _diffs(reports)),
@@ -381,6 +423,7 @@ def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
         lines += [f"| {s['question']} | {s['answer']} | {s['gold_question']} | {s['gold_answer']} |"
                   for s in qa["samples"]]
         lines.append("")
+    lines += _squad_dev_line(reports)
     lines += [
         "## Limits",
         "- English only; uncased (capitalisation, which marks names, is invisible to the model); accents stripped.",

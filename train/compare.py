@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 from quals.bundle import load_bundle
-from quals.metrics import Estimate, bootstrap, roc_auc
+from quals.metrics import Estimate, bootstrap, finite_or_none, roc_auc
 
 MAX_MEAN_QUANTIZATION_LOSS = 0.005
 
@@ -59,10 +59,8 @@ def verdict(diffs: dict[tuple[str, str, str], Estimate], rule: str) -> Verdict:
     return Verdict(rule, holds, mean, below, len(pooled))
 
 
-def paired_auc_differences(a: Path, b: Path, n_resamples: int = 1000) -> dict[tuple[str, str, str], Estimate]:
-    """ROC-AUC of a minus that of b on the records both scored, per (benchmark, origin, variant), with a 95%
-    interval from resampling records (the same records for both: the spread of the difference, not of each AUC).
-    a, b: --scores files of `quals evaluate`."""
+def _paired(a: Path, b: Path):
+    """(benchmark, origin, variant), labels, scores [n, 2] (a, b) of the records both --scores files scored."""
     def load(path: Path) -> dict:
         rows = (json.loads(x) for x in path.read_text(encoding="utf-8").split("\n") if x.strip())
         return {(r["benchmark"], r["id"]): r for r in rows if r["status"] == "ok"}
@@ -72,15 +70,26 @@ def paired_auc_differences(a: Path, b: Path, n_resamples: int = 1000) -> dict[tu
     for k in ra.keys() & rb.keys():
         for origin in ("all", ra[k]["origin"]):
             groups.setdefault((k[0], origin), []).append(k)
-    out = {}
     for (bench, origin), keys in sorted(groups.items()):
         keys.sort()
         labels = np.array([ra[k]["label"] for k in keys], dtype=np.float64)
         for v in ("paper", "clean"):
             pair = np.array([[ra[k]["quals"][v], rb[k]["quals"][v]] for k in keys], dtype=np.float64)
-            out[(bench, origin, v)] = bootstrap(
-                lambda s, y: roc_auc(s[:, 0], y) - roc_auc(s[:, 1], y), pair, labels, n_resamples=n_resamples)
-    return out
+            yield (bench, origin, v), labels, pair
+
+
+def paired_auc_differences(a: Path, b: Path, n_resamples: int = 1000) -> dict[tuple[str, str, str], Estimate]:
+    """ROC-AUC of a minus that of b on the records both scored, per (benchmark, origin, variant), with a 95%
+    interval from resampling records (the same records for both: the spread of the difference, not of each AUC).
+    a, b: --scores files of `quals evaluate`."""
+    return {k: bootstrap(lambda s, y: roc_auc(s[:, 0], y) - roc_auc(s[:, 1], y), pair, labels,
+                         n_resamples=n_resamples) for k, labels, pair in _paired(a, b)}
+
+
+def paired_aucs(a: Path, b: Path) -> dict[tuple[str, str, str], tuple[float, float, int]]:
+    """(ROC-AUC of a, of b, records) on the records both scored, per (benchmark, origin, variant)."""
+    return {k: (roc_auc(pair[:, 0], labels), roc_auc(pair[:, 1], labels), len(labels))
+            for k, labels, pair in _paired(a, b)}
 
 
 def scored_bundle_matches(report: Path, bundle_dir: Path) -> tuple[bool, str]:
@@ -131,11 +140,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{a.rule}: {v.reason()}")
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
+        aucs = paired_aucs(a.candidate, a.baseline)
+        signature = (json.loads(a.baseline_report.read_text(encoding="utf-8")).get("signature")
+                     if a.baseline_report else None)
         a.json.write_text(json.dumps({
-            "candidate": str(a.candidate), "baseline": str(a.baseline), "rule": a.rule, "holds": v.holds,
-            "mean_change": v.mean_change, "below_zero": [list(k) for k in v.below_zero],
-            "rows": [{"benchmark": k[0], "origin": k[1], "variant": k[2], **e.to_dict()}
-                     for k, e in sorted(diffs.items())]}, indent=1) + "\n", encoding="utf-8")
+            "candidate": str(a.candidate), "baseline": str(a.baseline), "baseline_signature": signature,
+            "rule": a.rule, "holds": v.holds, "reason": v.reason(), "mean_change": v.mean_change,
+            "below_zero": [list(k) for k in v.below_zero],
+            "rows": [{"benchmark": k[0], "origin": k[1], "variant": k[2], "n": aucs[k][2],
+                      "candidate_auc": finite_or_none(aucs[k][0]), "baseline_auc": finite_or_none(aucs[k][1]),
+                      **e.to_dict()} for k, e in sorted(diffs.items())]}, indent=1) + "\n", encoding="utf-8")
     return 0 if v.holds else 1
 
 
