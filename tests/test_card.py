@@ -136,3 +136,23 @@ def test_previous_default_comparison_is_read_from_compare_default(tmp_path):
     block = card.readme_block(tmp_path)
     assert "Against the previous default" in block and "this model replaces it." in block
     assert f"| summeval | 80 | {row['baseline_auc']:.3f} | {row['candidate_auc']:.3f} | {row['value']:+.3f} [" in block
+
+
+def test_fitness_lines_say_per_kind_of_summary_where_the_model_works(tmp_path):
+    rows = [{"benchmark": "a", "id": f"{o}{i}", "origin": o, "label": float(i % 2), "status": "ok",
+             "quals": {"paper": 0.0, "clean": 0.0}} for o, n in (("cnndm", 40), ("xsum", 40), ("odd", 3))
+            for i in range(n)]
+    rows += [{"benchmark": "b", "id": str(i), "origin": "cnndm", "label": float(i % 2), "status": "ok",
+              "quals": {"paper": 0.0, "clean": 0.0}} for i in range(30)]
+    scores = tmp_path / "s.jsonl"
+    scores.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = _report({("a", "all", "paper"): 0.7, ("a", "cnndm", "paper"): 0.85, ("a", "xsum", "paper"): 0.55,
+                      ("a", "odd", "paper"): 0.99, ("b", "all", "paper"): 0.68})
+    for r in report["rows"]:  # intervals: a/cnndm and b above chance, a/xsum reaches 0.5
+        r["metrics"]["roc_auc"]["ci95"] = [0.45, 0.65] if r["origin"] == "xsum" else [0.6, 0.9]
+    (line, _) = card.fitness_lines(report, scores)
+    assert ("Multi-sentence news summaries (CNN/DailyMail style): good (a 0.85); better than chance, weakly "
+            "(b 0.68). One-sentence abstractive news summaries (XSum style): not distinguishable from chance "
+            "(a 0.55).") in line
+    assert "odd" not in line  # 3 records: too few to judge
+    assert card.fitness_lines(report, tmp_path / "missing.jsonl") == []

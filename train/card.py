@@ -213,6 +213,50 @@ def _squad_dev_line(reports: Path) -> list[str]:
             f"{qa['gold_nll_per_token']:.2f} nats per token over {qa['n_gold_pairs']} pairs.", ""]
 
 
+# What the development sets' origins stand for, in a user's words.
+SUMMARY_KINDS = {"cnndm": "multi-sentence news summaries (CNN/DailyMail style)",
+                 "xsum": "one-sentence abstractive news summaries (XSum style)",
+                 "samsum": "dialogue summaries (SAMSum style)"}
+MIN_PER_CLASS = 5  # records of each label an origin needs before its AUC is read as a verdict
+GOOD_AUC = 0.75
+
+
+def fitness_lines(full: dict, scores: Path) -> list[str]:
+    """Where the model can be trusted, per kind of summary: each benchmark x origin with enough records of both
+    labels, by its paper-variant ROC-AUC and interval (good: >= GOOD_AUC and above chance; weak: above chance;
+    else not distinguishable from chance). Origins come from the per-record scores."""
+    if not scores.is_file():
+        return []
+    counts: dict[tuple[str, str], list[int]] = {}
+    for line in scores.read_text(encoding="utf-8").split("\n"):
+        if line.strip():
+            r = json.loads(line)
+            c = counts.setdefault((r["benchmark"], r["origin"]), [0, 0])
+            c[int(r["label"] > 0.5)] += 1
+    rows = {(r["benchmark"], r["origin"]): r for r in full["rows"] if r["variant"] == "paper"}
+    single = {b for b, _ in counts if sum(1 for x, _ in counts if x == b) == 1}
+    verdicts: dict[str, dict[str, list[str]]] = {}
+    for (bench, origin), (neg, pos) in sorted(counts.items()):
+        row = rows.get((bench, "all" if bench in single else origin))
+        auc = (row or {}).get("metrics", {}).get("roc_auc") or {}
+        if min(neg, pos) < MIN_PER_CLASS or auc.get("value") is None:
+            continue
+        v, lo = auc["value"], auc["ci95"][0]
+        word = "good" if v >= GOOD_AUC and lo > 0.5 else "weak" if lo > 0.5 else "chance"
+        verdicts.setdefault(origin, {}).setdefault(word, []).append(f"{bench} {v:.2f}")
+    if not verdicts:
+        return []
+    words = {"good": "good", "weak": "better than chance, weakly", "chance": "not distinguishable from chance"}
+    parts = []
+    order = list(SUMMARY_KINDS) + sorted(set(verdicts) - set(SUMMARY_KINDS))
+    for origin, by_word in sorted(verdicts.items(), key=lambda kv: order.index(kv[0])):
+        kind = SUMMARY_KINDS.get(origin, f"{origin} summaries")
+        parts.append(f"{kind}: " + "; ".join(f"{words[w]} ({', '.join(by_word[w])})" for w in words if w in by_word))
+    return [f"**What it is good for** (ROC-AUC, paper variant, every record; good: >= {GOOD_AUC} with its 95% "
+            f"interval above 0.5; origins with fewer than {MIN_PER_CLASS} records of a label left out): "
+            + ". ".join(p[0].upper() + p[1:] for p in parts) + ".", ""]
+
+
 def _targets_line(full: dict, syn: dict | None) -> list[str]:
     """The issue's targets against the pooled paper-variant ROC-AUC: met or missed, never typed."""
     measured = [(bench, _auc(full).get((bench, "all", "paper")), t) for bench, t in TARGETS.items()]
@@ -267,6 +311,7 @@ def readme_block(reports: Path, bundle: Path | None = None) -> str:
     lines += _quantization_table(full, fp32, _diffs(reports))
     lines += _cost_line(full, fp32, reports, method)
     lines += _previous_lines(reports)
+    lines += fitness_lines(full, reports / f"dev-{SHIPPED}-full.scores.jsonl")
     lines += _targets_line(full, syn)
     if syn:
         r = {x["variant"]: x for x in syn["rows"] if x["origin"] == "all"}
@@ -390,6 +435,7 @@ def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
         "best on the same data). Records with no QA pair have no score and are left out (counted).",
         "",
         *_table(full_small, "shipped bundle, every record"),
+        *(fitness_lines(full_small, reports / f"dev-{SHIPPED}-full.scores.jsonl") if full_small else []),
         *_previous_lines(reports),
         f"**shipped vs fp32, every record, ROC-AUC** (the quantization choice: {QUANTIZATION_RULE})",
         "",
