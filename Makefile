@@ -160,6 +160,9 @@ ship-default: venv
 	cp build/default-compact/* models/default/
 	$(VENV)/bin/python -m quals.train.card --bundle models/default --work build/train-default --reports build/eval
 	$(VENV)/bin/python -m quals.train.card --readme README.md --reports build/eval --bundle models/default
+	# the new default's scores on every record become the baseline the next candidate is compared with (its
+	# signature names the bundle just copied, so compare-default accepts them)
+	cp build/eval/dev-compact-full.json build/eval/dev-compact-full.scores.jsonl docs/eval/default/
 
 # The shipped model on the four development sets (a stratified sample of EVAL_LIMIT records each).
 evaluate: venv-rt
