@@ -470,20 +470,14 @@ def evaluate(model, benchmarks, variants, kind, limit, seed, n_resamples, json_o
     overrides = dict(max_pairs=max_pairs, **_search_overrides(search_kw))
     with _runner(model, provider, threads, workers, engine=engine, **overrides) as (runner, signature, _):
         click.echo(f"signature: {signature}", err=True)
-        done: dict = {}  # position in records -> ScoredRecord taken from an earlier run
-        on_disk: set = set()  # (benchmark, id) of the lines --resume found in --scores
         try:
-            for path in ([scores_out] if resume else []) + list(reuse):
-                rows = read_written(path, "jsonl", None).records if resume and path == scores_out else \
-                    [json.loads(x) for x in Path(path).read_text(encoding="utf-8-sig").split("\n") if x.strip()]
-                found = ev.reusable(rows, records, variants, signature, path)
-                if resume and path == scores_out:
-                    on_disk = {(x.record.benchmark, x.record.id) for x in found.values()}
-                done.update({i: x for i, x in found.items() if i not in done})
-                click.echo(f"{path}: {len(found)} of the {len(records)} records already scored", err=True)
-        except (InputError, ValueError) as exc:
+            done, on_disk, notes = ev.earlier_scores(records, variants, signature,
+                                                     resume=scores_out if resume else None, reuse=reuse)
+        except InputError as exc:
             raise click.UsageError(f"cannot reuse scores: {exc} (score afresh: leave out --resume/--reuse-scores, "
                                    "or remove the file)") from exc
+        for note in notes:
+            click.echo(note, err=True)
         stream = open(scores_out, "ab" if resume else "wb") if scores_out else None
 
         def write(s) -> None:

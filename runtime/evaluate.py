@@ -23,6 +23,7 @@ import numpy as np
 from . import metrics
 from .errors import InputError
 from .parallel import ScorerPool
+from .resume import read_written
 from .score import quals as quals_of
 from .scorer import STATUS_ERROR, STATUS_NO_PAIRS, Scorer
 
@@ -220,6 +221,31 @@ def reusable(rows: Sequence[dict[str, Any]], records: Sequence[Record], variants
         out[i] = ScoredRecord(rec, str(row.get("status")), {v: scores[v] for v in variants}, int(row.get("n_pairs", 0)),
                               row.get("error"))
     return out
+
+
+def earlier_scores(records: Sequence[Record], variants: Sequence[str], signature: str, *,
+                   resume: str | Path | None = None, reuse: Sequence[str | Path] = ()
+                   ) -> tuple[dict[int, ScoredRecord], set[tuple[str, str]], list[str]]:
+    """Records scored before: from `resume` (the --scores file of a killed run; a torn last line is cut off)
+    and from `reuse` (--scores files of other runs). Returns (position in records -> ScoredRecord, the
+    (benchmark, id) keys already in the resume file, one line per file saying how many it gave)."""
+    done: dict[int, ScoredRecord] = {}
+    on_disk: set[tuple[str, str]] = set()
+    notes = []
+    for path in ([resume] if resume else []) + list(reuse):
+        if path is resume:
+            rows = read_written(path, "jsonl", None).records
+        else:
+            try:
+                rows = [json.loads(x) for x in Path(path).read_text(encoding="utf-8-sig").split("\n") if x.strip()]
+            except (OSError, UnicodeDecodeError, ValueError) as exc:
+                raise InputError(f"{path}: not a --scores file of quals evaluate ({exc})") from exc
+        found = reusable(rows, records, variants, signature, str(path))
+        if path is resume:
+            on_disk = {(x.record.benchmark, x.record.id) for x in found.values()}
+        done.update({i: x for i, x in found.items() if i not in done})
+        notes.append(f"{path}: {len(found)} of the {len(records)} records already scored")
+    return done, on_disk, notes
 
 
 def score_records(
