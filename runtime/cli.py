@@ -501,7 +501,7 @@ def evaluate(model, benchmarks, variants, kind, limit, seed, n_resamples, json_o
         finally:
             if stream is not None:
                 stream.close()
-    if scores_out:  # the finished file in record order, whatever order the lines were written in
+    if scores_out and (done or resume):  # lines taken from elsewhere came first: the finished file in record order
         tmp = Path(str(scores_out) + ".tmp")
         tmp.write_bytes(b"".join(json_line(s.to_dict(signature)).encode("utf-8") for s in scored))
         tmp.replace(scores_out)

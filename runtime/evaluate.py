@@ -223,6 +223,14 @@ def reusable(rows: Sequence[dict[str, Any]], records: Sequence[Record], variants
     return out
 
 
+def read_scores(path: str | Path) -> list[dict[str, Any]]:
+    """The lines of a `quals evaluate --scores` file (split on newlines only, a leading BOM dropped)."""
+    try:
+        return [json.loads(x) for x in Path(path).read_text(encoding="utf-8-sig").split("\n") if x.strip()]
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{path}: not a --scores file of quals evaluate ({exc})") from exc
+
+
 def earlier_scores(records: Sequence[Record], variants: Sequence[str], signature: str, *,
                    resume: str | Path | None = None, reuse: Sequence[str | Path] = ()
                    ) -> tuple[dict[int, ScoredRecord], set[tuple[str, str]], list[str]]:
@@ -233,13 +241,7 @@ def earlier_scores(records: Sequence[Record], variants: Sequence[str], signature
     on_disk: set[tuple[str, str]] = set()
     notes = []
     for path in ([resume] if resume else []) + list(reuse):
-        if path is resume:
-            rows = read_written(path, "jsonl", None).records
-        else:
-            try:
-                rows = [json.loads(x) for x in Path(path).read_text(encoding="utf-8-sig").split("\n") if x.strip()]
-            except (OSError, UnicodeDecodeError, ValueError) as exc:
-                raise InputError(f"{path}: not a --scores file of quals evaluate ({exc})") from exc
+        rows = read_written(path, "jsonl", None).records if path is resume else read_scores(path)
         found = reusable(rows, records, variants, signature, str(path))
         if path is resume:
             on_disk = {(x.record.benchmark, x.record.id) for x in found.values()}

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from quals.bundle import load_bundle
+from quals.evaluate import read_scores
 from quals.export import rehash
 from quals.metrics import Estimate
 
@@ -111,7 +112,10 @@ def _diffs(reports: Path, name: str = SHIPPED) -> dict[tuple[str, str, str], Est
 def quantization_verdict(reports: Path, name: str = SHIPPED) -> Verdict | None:
     """The quantization rule (compare.verdict, rule "quantize") for a variant's per-record scores against fp32;
     None when either bundle's scores are missing."""
-    diffs = _diffs(reports, name)
+    return _quantize_rule(_diffs(reports, name))
+
+
+def _quantize_rule(diffs: dict[tuple[str, str, str], Estimate]) -> Verdict | None:
     try:
         return verdict(diffs, "quantize") if diffs else None
     except ValueError:
@@ -144,15 +148,15 @@ def _quantization_table(small: dict | None, fp32: dict | None, diffs: dict | Non
     return out
 
 
-def _cost_line(small: dict | None, fp32: dict | None, reports: Path | None = None, shipped: str = "") -> list[str]:
-    """The quantization rule's verdict on the shipped bundle and its largest single loss against fp32, then the
-    same for every other variant measured."""
+def _cost_line(small: dict | None, fp32: dict | None, reports: Path | None = None, shipped: str = "",
+               v: Verdict | None = None) -> list[str]:
+    """The quantization rule's verdict `v` on the shipped bundle and its largest single loss against fp32, then
+    the same for every other variant measured."""
     if not (small and fp32):
         return []
     cost, where = quantization_cost(small, fp32)
     if where is None:
         return []
-    v = quantization_verdict(reports) if reports else None
     rule = f"the quantization rule {v.reason()}" if v else "the quantization rule: not decided (no per-record scores)"
     out = [f"The shipped bundle{f' ({shipped})' if shipped else ''} against fp32: {rule}; its largest loss is "
            f"{cost:+.3f} AUC ({where[0]}, {where[2]} variant)."]
@@ -228,11 +232,8 @@ def fitness_lines(full: dict, scores: Path) -> list[str]:
     if not scores.is_file():
         return []
     counts: dict[tuple[str, str], list[int]] = {}
-    for line in scores.read_text(encoding="utf-8").split("\n"):
-        if line.strip():
-            r = json.loads(line)
-            c = counts.setdefault((r["benchmark"], r["origin"]), [0, 0])
-            c[int(r["label"] > 0.5)] += 1
+    for r in read_scores(scores):
+        counts.setdefault((r["benchmark"], r["origin"]), [0, 0])[int(r["label"] > 0.5)] += 1
     rows = {(r["benchmark"], r["origin"]): r for r in full["rows"] if r["variant"] == "paper"}
     single = {b for b, _ in counts if sum(1 for x, _ in counts if x == b) == 1}
     verdicts: dict[str, dict[str, list[str]]] = {}
@@ -308,8 +309,9 @@ def readme_block(reports: Path, bundle: Path | None = None) -> str:
     method, size = _shipped(bundle)
     lines += ["", f"The shipped bundle{f' ({method}, {size:.1f} MB)' if method else ''} against the fp32 export of "
               "the same checkpoint, every record, ROC-AUC:", ""]
-    lines += _quantization_table(full, fp32, _diffs(reports))
-    lines += _cost_line(full, fp32, reports, method)
+    diffs = _diffs(reports)
+    lines += _quantization_table(full, fp32, diffs)
+    lines += _cost_line(full, fp32, reports, method, _quantize_rule(diffs))
     lines += _previous_lines(reports)
     lines += fitness_lines(full, reports / f"dev-{SHIPPED}-full.scores.jsonl")
     lines += _targets_line(full, syn)
@@ -384,7 +386,8 @@ def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
     vs_diff = m.validation.get("vs_fp32_max_abs_logprob_diff", float("nan"))
     vs_mean = m.validation.get("vs_fp32_mean_abs_logprob_diff", float("nan"))
     full_small, full32 = _load(reports / f"dev-{SHIPPED}-full.json"), _load(reports / "dev-fp32-full.json")
-    rule = quantization_verdict(reports)
+    diffs = _diffs(reports)
+    rule = _quantize_rule(diffs)
     method, size = _shipped(bundle_dir)
     lines = [
         "# quals default QAGen model",
@@ -439,8 +442,8 @@ def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
         *_previous_lines(reports),
         f"**shipped vs fp32, every record, ROC-AUC** (the quantization choice: {QUANTIZATION_RULE})",
         "",
-        *_quantization_table(full_small, full32, _diffs(reports)),
-        *_cost_line(full_small, full32, reports, method),
+        *_quantization_table(full_small, full32, diffs),
+        *_cost_line(full_small, full32, reports, method, rule),
         *_table(full32, "fp32 bundle, every record"),
         *_table(_load(reports / f"dev-{SHIPPED}.json"), "shipped bundle, the stratified sample that "
                 "`make evaluate` scores (100 records per set)"),

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 from quals.bundle import load_bundle
+from quals.evaluate import read_scores
 from quals.metrics import Estimate, bootstrap, finite_or_none, roc_auc
 
 MAX_MEAN_QUANTIZATION_LOSS = 0.005
@@ -62,8 +63,7 @@ def verdict(diffs: dict[tuple[str, str, str], Estimate], rule: str) -> Verdict:
 def _paired(a: Path, b: Path):
     """(benchmark, origin, variant), labels, scores [n, 2] (a, b) of the records both --scores files scored."""
     def load(path: Path) -> dict:
-        rows = (json.loads(x) for x in path.read_text(encoding="utf-8").split("\n") if x.strip())
-        return {(r["benchmark"], r["id"]): r for r in rows if r["status"] == "ok"}
+        return {(r["benchmark"], r["id"]): r for r in read_scores(path) if r["status"] == "ok"}
 
     ra, rb = load(a), load(b)
     groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
@@ -82,14 +82,17 @@ def paired_auc_differences(a: Path, b: Path, n_resamples: int = 1000) -> dict[tu
     """ROC-AUC of a minus that of b on the records both scored, per (benchmark, origin, variant), with a 95%
     interval from resampling records (the same records for both: the spread of the difference, not of each AUC).
     a, b: --scores files of `quals evaluate`."""
+    return _differences(_paired(a, b), n_resamples)
+
+
+def _differences(groups, n_resamples: int) -> dict[tuple[str, str, str], Estimate]:
     return {k: bootstrap(lambda s, y: roc_auc(s[:, 0], y) - roc_auc(s[:, 1], y), pair, labels,
-                         n_resamples=n_resamples) for k, labels, pair in _paired(a, b)}
+                         n_resamples=n_resamples) for k, labels, pair in groups}
 
 
-def paired_aucs(a: Path, b: Path) -> dict[tuple[str, str, str], tuple[float, float, int]]:
-    """(ROC-AUC of a, of b, records) on the records both scored, per (benchmark, origin, variant)."""
-    return {k: (roc_auc(pair[:, 0], labels), roc_auc(pair[:, 1], labels), len(labels))
-            for k, labels, pair in _paired(a, b)}
+def _aucs(groups) -> dict[tuple[str, str, str], tuple[float, float, int]]:
+    """(ROC-AUC of a, of b, records) per (benchmark, origin, variant) of _paired's groups."""
+    return {k: (roc_auc(pair[:, 0], labels), roc_auc(pair[:, 1], labels), len(labels)) for k, labels, pair in groups}
 
 
 def scored_bundle_matches(report: Path, bundle_dir: Path) -> tuple[bool, str]:
@@ -130,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         if not ok:
             print(f"error: stale baseline: {why} (rerun make evaluate-baseline)", file=sys.stderr)
             return 2
-    diffs = paired_auc_differences(a.candidate, a.baseline, n_resamples=a.resamples)
+    groups = list(_paired(a.candidate, a.baseline))  # both files read once, for the intervals and the AUCs
+    diffs = _differences(groups, a.resamples)
     try:
         v = verdict(diffs, a.rule)
     except ValueError as e:
@@ -140,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{a.rule}: {v.reason()}")
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
-        aucs = paired_aucs(a.candidate, a.baseline)
+        aucs = _aucs(groups)
         signature = (json.loads(a.baseline_report.read_text(encoding="utf-8")).get("signature")
                      if a.baseline_report else None)
         a.json.write_text(json.dumps({

@@ -14,6 +14,8 @@ import random
 import re
 from pathlib import Path
 
+from quals.evaluate import read_scores
+
 from .data import answer_candidates, is_held_out, read_jsonl, split_sentences
 
 
@@ -79,7 +81,7 @@ def paired_accuracy(scores_path: Path) -> dict[str, dict[str, float]]:
     compares each lead with its own corruption only, which is what a ranking of candidate summaries of one
     source (ConSeq) needs. Reads the per-record scores of `quals evaluate --scores`.
     """
-    recs = [json.loads(x) for x in scores_path.read_text(encoding="utf-8").split("\n") if x.strip()]
+    recs = read_scores(scores_path)
     by_doc: dict[str, dict[int, dict]] = {}
     for r in recs:
         doc = r["id"].rsplit("-lead", 1)[0] if r["id"].endswith("-lead") else r["id"].rsplit("-swap-", 1)[0]
