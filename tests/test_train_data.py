@@ -179,3 +179,25 @@ def test_training_sets_are_read_back_only_when_a_run_resumes(tmp_path):
     (tmp_path / "state.pt").write_bytes(b"")
     assert pipeline.training_sets(tmp_path, key, build) == first and len(calls) == 2  # resumed: read back, equal
     assert pipeline.training_sets(tmp_path, {**key, "seed": 14}, build) == first and len(calls) == 3  # other key
+
+
+def test_v3_replays_v1_in_full_beside_v2_sources_at_its_limits(monkeypatch, tmp_path):
+    from quals.train import data
+
+    def ex(tag, i):
+        return data.QAExample(f"c{i}", f"q{i}?", "a", tag, "short")
+
+    seen = {}
+    monkeypatch.setattr(data, "build", lambda root, seed: {"train": [ex("v1", i) for i in range(5)],
+                                                           "val": [ex("v1val", 0)]})
+
+    def fake_v2(root, seed, limits):
+        seen["limits"] = limits
+        return {"train": [ex("v2", i) for i in range(3)], "val": [ex("v2val", 0)]}
+
+    monkeypatch.setattr(data, "build_v2", fake_v2)
+    sets = data.build_v3(tmp_path, seed=1)
+    assert seen["limits"] is data.V3_LIMITS and data.V3_LIMITS["fairytaleqa"] == 0  # v1 holds all of it
+    assert sorted(e.origin for e in sets["train"]) == ["v1"] * 5 + ["v2"] * 3
+    assert [e.origin for e in sets["train"]] != ["v1"] * 5 + ["v2"] * 3  # shuffled together
+    assert [e.origin for e in sets["val"]] == ["v1val"]  # the validation set of v1, comparable across runs

@@ -89,3 +89,62 @@ def test_snapshot_is_the_saved_state(parts, tmp_path):
     assert torch.equal(dict(loaded.named_parameters())[name], trained.detach())
     assert not torch.equal(trained.detach(), start.detach())
     assert (tmp_path / "snap" / "tokenizer.json").is_file()
+
+
+DEFAULT = __import__("pathlib").Path(__file__).resolve().parent.parent / "models" / "default"
+
+
+@pytest.mark.skipif(not (DEFAULT / "quals.json").is_file(), reason="no models/default in this checkout")
+def test_a_continued_run_starts_from_the_weights_its_bundle_computes(parts, tmp_path):
+    """Mixture v3 continues a bundle: the model is the bundle's rebuilt checkpoint, with training dropout."""
+    import torch
+    from quals.export.hf_rebuild import rebuild_checkpoint
+    from quals.train import warmstart
+    from transformers import AutoModelForSeq2SeqLM
+
+    _, tok, _ = parts
+    model = warmstart.from_bundle(DEFAULT, tmp_path / "work", tok)
+    ref = AutoModelForSeq2SeqLM.from_pretrained(rebuild_checkpoint(DEFAULT, tmp_path / "ref"))
+    ours, theirs = dict(model.named_parameters()), dict(ref.named_parameters())
+    assert ours.keys() == theirs.keys()
+    assert all(torch.equal(ours[k], theirs[k]) for k in ours)
+    layer = model.model.decoder.layers[0]
+    assert (layer.dropout, layer.self_attn.dropout, model.config.dropout) == (0.1, 0.1, 0.1)
+    assert model.lm_head.weight.data_ptr() == model.model.shared.weight.data_ptr()  # still tied
+
+
+def test_a_bundle_of_another_vocabulary_is_refused(parts, bundle_for, tmp_path):
+    from quals.train import warmstart
+
+    _, tok, _ = parts
+    with pytest.raises(ValueError, match="not a bundle of this recipe's tokenizer"):
+        warmstart.from_bundle(bundle_for("bart"), tmp_path, tok)
+
+
+def test_the_recipe_of_the_continued_bundle_is_read_from_its_card(bundle_for, tmp_path):
+    import shutil
+
+    from quals.train.pipeline import init_recipe
+
+    b = tmp_path / "b"
+    shutil.copytree(bundle_for("bart"), b)
+    (b / "MODEL_CARD.md").write_text(
+        "# x\n\n## Model\n- not this\n\n## Training data\n- 12 examples.\n\n## Training\n- 5 AdamW steps, "
+        "7 min of training (8 min wall).\n  continuation\n\n## Quality\n- not this either\n", encoding="utf-8")
+    got = init_recipe(b)
+    assert got["init"].startswith("bundle:") and got["init_training_minutes"] == 7.0
+    assert got["init_recipe"] == ["- 12 examples.", "- 5 AdamW steps, 7 min of training (8 min wall)."]
+    (b / "MODEL_CARD.md").unlink()
+    assert init_recipe(b)["init_recipe"] == [] and init_recipe(b)["init_training_minutes"] is None
+
+
+def test_v3_and_its_starting_bundle_go_together(tmp_path):
+    from quals.train import loop, pipeline
+
+    opts = loop.TrainOptions(steps=1)
+    with pytest.raises(ValueError, match="needs the bundle"):
+        pipeline.run(tmp_path, tmp_path / "w", opts, mixture="v3")
+    with pytest.raises(ValueError, match="needs the bundle"):
+        pipeline.run(tmp_path, tmp_path / "w", opts, mixture="v1", init=tmp_path)
+    with pytest.raises(ValueError, match="not a quals bundle"):
+        pipeline.run(tmp_path, tmp_path / "w", opts, mixture="v3", init=tmp_path)

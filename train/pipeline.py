@@ -18,7 +18,9 @@ from . import data, loop, warmstart
 log = logging.getLogger("quals.train")
 
 
-MIXTURES = ("v1", "v2")  # v1: the shipped default model's (FairytaleQA + heuristic cloze); v2: real human QA
+# v1: the shipped default model's (FairytaleQA + heuristic cloze); v2: real human QA; v3: v1 + v2's sources at
+# half v2's size, continuing a v1 model (`init`: its bundle) instead of starting from MiniLM
+MIXTURES = ("v1", "v2", "v3")
 
 
 def training_sets(work: Path, key: dict, build) -> dict[str, list[data.QAExample]]:
@@ -41,6 +43,30 @@ def training_sets(work: Path, key: dict, build) -> dict[str, list[data.QAExample
     return sets
 
 
+def _bundle_id(bundle: Path) -> str:
+    from quals import Scorer
+
+    return Scorer.load(bundle).signature().split("|")[1]
+
+
+def init_recipe(bundle: Path) -> dict:
+    """What the model card of the bundle a run continues says about its own training (data and steps), so that
+    the new card can state the whole recipe; the bundle itself leaves models/default when the new model ships."""
+    import re
+
+    card = bundle / "MODEL_CARD.md"
+    text = card.read_text(encoding="utf-8") if card.is_file() else ""
+    keep, lines = False, []
+    for line in text.split("\n"):
+        if line.startswith("## "):
+            keep = line in ("## Training data", "## Training")
+        elif keep and line.startswith("- "):
+            lines.append(line)
+    minutes = re.search(r"(\d+) min of training", "\n".join(lines))
+    return {"init": _bundle_id(bundle), "init_recipe": lines,
+            "init_training_minutes": float(minutes.group(1)) if minutes else None}
+
+
 def save_checkpoint(model, tok, out: Path) -> Path:
     """The HF checkpoint that `quals.train.release` exports: no forced BOS/EOS (the QA format has neither)."""
     model.eval()
@@ -51,29 +77,38 @@ def save_checkpoint(model, tok, out: Path) -> Path:
     return out
 
 
-def run(data_root: Path, work: Path, opts: loop.TrainOptions, *, mixture: str = "v1", full_data: bool = False) -> Path:
+def run(data_root: Path, work: Path, opts: loop.TrainOptions, *, mixture: str = "v1", full_data: bool = False,
+        init: Path | None = None) -> Path:
     """Train into `work` (resuming if it holds a checkpoint); returns the HF checkpoint directory.
 
     mixture v2 (data.build_v2) is SQuAD 1.1 + SQuADShifts + FairytaleQA + spaCy named-entity cloze, sampled
-    to fit the CPU budget unless `full_data` (a GPU machine)."""
+    to fit the CPU budget unless `full_data` (a GPU machine). The model starts from MiniLM (warmstart), or
+    from the bundle `init` (mixture v3 continues the v1 default: data.build_v3)."""
     import torch
 
     if mixture not in MIXTURES:
         raise ValueError(f"mixture must be one of {MIXTURES}")
+    if (mixture == "v3") != (init is not None):
+        raise ValueError("mixture v3 continues a model: it needs the bundle to start from (init), the others do not")
+    if init is not None and not (init / "quals.json").is_file():
+        raise ValueError(f"{init}: not a quals bundle (no quals.json)")
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
 
     def build() -> dict[str, list[data.QAExample]]:
         if mixture == "v1":
             return data.build(data_root, seed=opts.seed)
+        if mixture == "v3":
+            return data.build_v3(data_root, seed=opts.seed)
         limits = {k: None for k in data.CPU_LIMITS} if full_data else None
         return data.build_v2(data_root, seed=opts.seed, limits=limits)
 
     sets = training_sets(
-        work, {"data": str(data_root.resolve()), "mixture": mixture, "full_data": full_data, "seed": opts.seed}, build)
+        work, {"data": str(data_root.resolve()), "mixture": mixture, "full_data": full_data, "seed": opts.seed,
+               "init": None if init is None else _bundle_id(init)}, build)
     src = warmstart.minilm_dir()
     tok = warmstart.build_tokenizer(src)
-    model = warmstart.build_model(src)
+    model = warmstart.build_model(src) if init is None else warmstart.from_bundle(init, work, tok)
     sep_id, eos_id = tok.convert_tokens_to_ids(warmstart.SEPARATOR), model.config.eos_token_id
     train_pairs = loop.encode(sets["train"], tok, sep_id, eos_id, opts.max_source_tokens)
     val_pairs = loop.encode(sets["val"], tok, sep_id, eos_id, opts.max_source_tokens)
@@ -88,6 +123,7 @@ def run(data_root: Path, work: Path, opts: loop.TrainOptions, *, mixture: str = 
         "mixture": mixture,
         "full_data": full_data,
         "torch": torch.__version__,
+        **(init_recipe(init) if init is not None else {}),
     }
     log.info("data: %s", json.dumps(stats))
     result = loop.train(model, train_pairs, val_pairs, work, opts)

@@ -129,3 +129,24 @@ def build_model(src: Path, decoder_layers: tuple[int, ...] = DECODER_LAYERS, dro
         model.final_logits_bias.zero_()
     model.tie_weights()
     return model
+
+
+def from_bundle(bundle: Path, work: Path, tok, dropout: float = 0.1):
+    """The model a quals bundle computes, as a trainable BART (to continue training the shipped default).
+
+    Rebuilt by quals.export.hf_rebuild (checked against the bundle's own log-probs); training dropout as
+    build_model's, which a rebuilt checkpoint does not know. The bundle must use this tokenizer's vocabulary
+    and separator, or its token ids would mean other words."""
+    import json
+
+    from quals.export.hf_rebuild import rebuild_checkpoint
+    from transformers import AutoModelForSeq2SeqLM
+
+    manifest = json.loads((bundle / "quals.json").read_text(encoding="utf-8"))
+    sep = manifest["separator"]
+    if (sep["text"], sep["id"]) != (SEPARATOR, tok.convert_tokens_to_ids(SEPARATOR)) or (
+            json.loads((bundle / manifest["files"]["tokenizer"]).read_text(encoding="utf-8"))["model"]["vocab"]
+            != json.loads(tok.backend_tokenizer.to_str())["model"]["vocab"]):
+        raise ValueError(f"{bundle}: not a bundle of this recipe's tokenizer (MiniLM's vocabulary, {SEPARATOR})")
+    out = rebuild_checkpoint(bundle, work / "init-checkpoint", overwrite=True)
+    return AutoModelForSeq2SeqLM.from_pretrained(out, dropout=dropout, attention_dropout=dropout)
