@@ -31,11 +31,10 @@ def main() -> None:
         p.error(f"{a.data}: no corpus/articles.jsonl (the shared data folder is needed for training)")
     opts = TrainOptions(steps=a.steps, max_tokens=a.max_tokens, max_source_tokens=a.max_source_tokens,
                         warmup=a.warmup, seed=a.seed, threads=a.threads, lr=a.lr, device=a.device)
-    if (a.mixture == "v3") != (a.init is not None):
-        p.error("--init goes with --mixture v3 (and v3 needs it)")
-    if a.init is not None and not (a.init / "quals.json").is_file():
-        p.error(f"{a.init}: not a quals bundle (no quals.json)")
-    out = run(a.data, a.work, opts, mixture=a.mixture, full_data=a.full_data, init=a.init)
+    try:
+        out = run(a.data, a.work, opts, mixture=a.mixture, full_data=a.full_data, init=a.init)
+    except ValueError as exc:  # run checks its arguments before any work: --mixture v3 and --init go together
+        p.error(str(exc))
     print(out)
 
 

@@ -44,9 +44,10 @@ def training_sets(work: Path, key: dict, build) -> dict[str, list[data.QAExample
 
 
 def _bundle_id(bundle: Path) -> str:
-    from quals import Scorer
+    """The id a score signature names (`bundle:` + 12 hex digits), without starting ONNX sessions."""
+    from quals.bundle import load_bundle
 
-    return Scorer.load(bundle).signature().split("|")[1]
+    return f"bundle:{load_bundle(bundle, verify=False).digest[:12]}"
 
 
 def init_recipe(bundle: Path) -> dict:
