@@ -176,3 +176,28 @@ def test_fitness_lines_say_per_kind_of_summary_where_the_model_works(tmp_path):
             "(a 0.55).") in line
     assert "odd" not in line  # 3 records: too few to judge
     assert card.fitness_lines(report, tmp_path / "missing.jsonl") == []
+
+
+def test_checks_beside_the_benchmarks_are_compared_with_the_replaced_default_only(tmp_path):
+    old, new, other = "quals|bundle:aaaaaaaaaaaa|x", "quals|bundle:bbbbbbbbbbbb|x", "quals|bundle:cccccccccccc|x"
+    now, base = tmp_path / "now", tmp_path / "base"
+    now.mkdir()
+    base.mkdir()
+    (now / card.PREVIOUS).write_text(json.dumps({"baseline_signature": old, "rows": [], "holds": True}))
+    for folder, sig, auc, span in ((now, new, 0.80, 0.9), (base, old, 0.65, 0.651)):
+        (folder / "synthetic-compact.json").write_text(json.dumps(_report(
+            {("synthetic", "all", "paper"): auc, ("synthetic", "all", "clean"): auc + 0.02}, signature=sig)))
+        (folder / "xquad.json").write_text(json.dumps({"span_rate": span, "gold_nll_per_token": 5.07 - span,
+                                                       "signature": sig}))
+    # the baseline's SQuAD-dev report measured another bundle: no previous value, so no row
+    (base / "squad-dev.json").write_text(json.dumps({"span_rate": 0.5, "gold_nll_per_token": 4.0, "signature": other}))
+    (now / "squad-dev.json").write_text(json.dumps({"span_rate": 0.8, "gold_nll_per_token": 3.0, "signature": new}))
+    lines = card.previous_checks_lines(now, base)
+    assert "against the previous default** (`bundle:aaaaaaaaaaaa`" in lines[0]
+    assert "| synthetic check ROC-AUC, paper | 0.650 | 0.800 | +0.150 |" in lines
+    assert "| XQuAD-en span rate | 65.1% | 90.0% | +24.9 points |" in lines
+    assert "| XQuAD-en gold NLL (nats/token) | 4.42 | 4.17 | -0.249 |" in lines
+    assert not any("SQuAD 1.1 dev" in x for x in lines)
+    assert card.previous_checks_lines(now, None) == []
+    (now / card.PREVIOUS).unlink()  # no comparison with a previous default: nothing to set beside
+    assert card.previous_checks_lines(now, base) == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 from quals.bundle import load_bundle
@@ -27,6 +28,11 @@ TARGETS = {"summeval": 0.85, "polytope": 0.72, "gofigure": 0.68}
 TARGETS_PER_ORIGIN = {"goyal21": 0.60}
 SYNTHETIC_TARGET, SYNTHETIC_PAIRED_TARGET = 0.85, 0.97
 XQUAD_SPAN_TARGET, XQUAD_NLL_TARGET = 0.90, 2.5  # span rate (at least), gold NLL in nats per token (at most)
+# check_values' name -> (name in the targets line, threshold, higher is better)
+TARGET_CHECKS = {"synthetic check ROC-AUC, paper": ("synthetic check", SYNTHETIC_TARGET, True),
+                 "synthetic check paired, paper": ("synthetic paired", SYNTHETIC_PAIRED_TARGET, True),
+                 "XQuAD-en span rate": ("XQuAD-en span rate", XQUAD_SPAN_TARGET, True),
+                 "XQuAD-en gold NLL (nats/token)": ("XQuAD-en gold NLL", XQUAD_NLL_TARGET, False)}
 METHOD_TEXT = {
     "fp16-weights": "fp32 computation from weights stored as fp16{int8_part} in one file that the encoder and the "
                     "decoder share, restored to fp32 when ONNX Runtime loads the session",
@@ -212,6 +218,65 @@ def _previous_lines(reports: Path) -> list[str]:
     return out
 
 
+BASELINE = Path("docs/eval/default")  # the shipped default's reports (make evaluate-baseline evaluate-baseline-checks)
+
+
+def _bundle_of(signature: str | None) -> str | None:
+    """`bundle:` + 12 hex digits of a score signature."""
+    m = re.search(r"\|(bundle:[0-9a-f]{12})\|", signature or "")
+    return m.group(1) if m else None
+
+
+def check_values(reports: Path) -> dict[str, tuple[float, str | None]]:
+    """The checks beside the human-judged sets, as one folder's reports hold them: name -> (value, bundle id of
+    the run that measured it). Missing reports are left out."""
+    out: dict[str, tuple[float, str | None]] = {}
+    syn = _load(reports / f"synthetic-{SHIPPED}.json")
+    if syn:
+        bundle = _bundle_of(syn.get("signature"))
+        for (_, origin, variant), v in _auc(syn).items():
+            if origin == "all":
+                out[f"synthetic check ROC-AUC, {variant}"] = (v, bundle)
+        paired = reports / f"synthetic-{SHIPPED}.scores.jsonl"
+        if paired.is_file():
+            from .synthetic import paired_accuracy
+
+            for variant, a in paired_accuracy(paired).items():
+                out[f"synthetic check paired, {variant}"] = (a["paired_accuracy"], bundle)
+    for name, file in (("XQuAD-en", "xquad.json"), ("SQuAD 1.1 dev", "squad-dev.json")):
+        qa = _load(reports / file)
+        if qa:
+            bundle = _bundle_of(qa.get("signature"))
+            out[f"{name} span rate"] = (qa["span_rate"], bundle)
+            out[f"{name} gold NLL (nats/token)"] = (qa["gold_nll_per_token"], bundle)
+    return out
+
+
+def _check_text(name: str, v: float) -> str:
+    return f"{v:.1%}" if "paired" in name or "span rate" in name else f"{v:.2f}" if "NLL" in name else f"{v:.3f}"
+
+
+def previous_checks_lines(reports: Path, baseline: Path | None) -> list[str]:
+    """The synthetic check and QA quality of this model beside the default it replaces: the previous values come
+    from `baseline` (docs/eval/default), and only from runs of the bundle compare-default compared with."""
+    doc = _load(reports / PREVIOUS)
+    prev_id = _bundle_of((doc or {}).get("baseline_signature"))
+    if baseline is None or prev_id is None:
+        return []
+    now = check_values(reports)
+    before = {k: v for k, (v, b) in check_values(baseline).items() if b == prev_id}
+    names = [k for k in now if k in before]
+    if not names:
+        return []
+    out = [f"**Beside the benchmarks, against the previous default** (`{prev_id}`; lower is better for NLL):", "",
+           "| check | previous | this | change |", "|---|---|---|---|"]
+    for k in names:
+        a, b = before[k], now[k][0]
+        d = f"{(b - a) * 100:+.1f} points" if "paired" in k or "span rate" in k else f"{b - a:+.3f}"
+        out.append(f"| {k} | {_check_text(k, a)} | {_check_text(k, b)} | {d} |")
+    return out + [""]
+
+
 def _squad_dev_line(reports: Path) -> list[str]:
     qa = _load(reports / "squad-dev.json")
     if not qa:
@@ -271,20 +336,8 @@ def _targets_line(full: dict, reports: Path) -> list[str]:
     for bench, t in TARGETS_PER_ORIGIN.items():
         origins = sorted(o for b, o, v in auc if b == bench and v == "paper" and o != "all")
         measured += [(f"{bench}/{o}", auc[(bench, o, "paper")], t, True) for o in origins]
-    syn = _load(reports / f"synthetic-{SHIPPED}.json")
-    if syn:
-        measured.append(("synthetic check", next((v for k, v in _auc(syn).items() if k[1:] == ("all", "paper")),
-                                                 None), SYNTHETIC_TARGET, True))
-        paired = reports / f"synthetic-{SHIPPED}.scores.jsonl"
-        if paired.is_file():
-            from .synthetic import paired_accuracy
-
-            acc = paired_accuracy(paired).get("paper", {}).get("paired_accuracy")
-            measured.append(("synthetic paired", acc, SYNTHETIC_PAIRED_TARGET, True))
-    qa = _load(reports / "xquad.json")
-    if qa:
-        measured += [("XQuAD-en span rate", qa["span_rate"], XQUAD_SPAN_TARGET, True),
-                     ("XQuAD-en gold NLL", qa["gold_nll_per_token"], XQUAD_NLL_TARGET, False)]
+    checks = check_values(reports)
+    measured += [(label, checks[k][0], t, up) for k, (label, t, up) in TARGET_CHECKS.items() if k in checks]
 
     def part(name: str, v: float, t: float, up: bool) -> str:
         met = v >= t if up else v <= t
@@ -306,7 +359,7 @@ def _shipped(bundle: Path | None) -> tuple[str, float]:
     return m.provenance.get("quantization", {}).get("method", ""), size
 
 
-def readme_block(reports: Path, bundle: Path | None = None) -> str:
+def readme_block(reports: Path, bundle: Path | None = None, baseline: Path | None = None) -> str:
     """The README's measured section, from the same reports as the card (between its markers)."""
     full, fp32 = _load(reports / f"dev-{SHIPPED}-full.json"), _load(reports / "dev-fp32-full.json")
     syn, qa = _load(reports / f"synthetic-{SHIPPED}.json"), _load(reports / "xquad.json")
@@ -341,6 +394,7 @@ def readme_block(reports: Path, bundle: Path | None = None) -> str:
     lines += _quantization_table(full, fp32, diffs)
     lines += _cost_line(full, fp32, reports, method, _quantize_rule(diffs))
     lines += _previous_lines(reports)
+    lines += previous_checks_lines(reports, baseline)
     lines += fitness_lines(full, reports / f"dev-{SHIPPED}-full.scores.jsonl")
     lines += _targets_line(full, reports)
     if syn:
@@ -369,13 +423,14 @@ README_BEGIN, README_END = "<!-- measured: begin (python -m quals.train.card --r
     "<!-- measured: end -->"
 
 
-def update_readme(readme: Path, reports: Path, bundle: Path | None = None) -> None:
+def update_readme(readme: Path, reports: Path, bundle: Path | None = None, baseline: Path | None = None) -> None:
     text = readme.read_text(encoding="utf-8")
     if README_BEGIN not in text or README_END not in text:
         raise SystemExit(f"{readme}: no measured-section markers")
     head, rest = text.split(README_BEGIN, 1)
     _, tail = rest.split(README_END, 1)
-    readme.write_text(head + README_BEGIN + "\n" + readme_block(reports, bundle) + README_END + tail, encoding="utf-8")
+    block = readme_block(reports, bundle, baseline)
+    readme.write_text(head + README_BEGIN + "\n" + block + README_END + tail, encoding="utf-8")
 
 
 def data_lines(mixture: str) -> list[str]:
@@ -430,7 +485,7 @@ def _warm_start_lines(stats: dict) -> list[str]:
             f"  - Its warm start: {MINILM_WARM_START}"]
 
 
-def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
+def write_card(bundle_dir: Path, work: Path, reports: Path, baseline: Path | None = None) -> Path:
     m = load_bundle(bundle_dir, verify=False).manifest
     stats = _load(work / "train_stats.json") or {}
     hist = [json.loads(x) for x in (work / "history.jsonl").read_text().splitlines()] if (
@@ -497,6 +552,7 @@ def write_card(bundle_dir: Path, work: Path, reports: Path) -> Path:
         *(fitness_lines(full_small, reports / f"dev-{SHIPPED}-full.scores.jsonl") if full_small else []),
         *(_targets_line(full_small, reports) if full_small else []),
         *_previous_lines(reports),
+        *previous_checks_lines(reports, baseline),
         f"**shipped vs fp32, every record, ROC-AUC** (the quantization choice: {QUANTIZATION_RULE})",
         "",
         *_quantization_table(full_small, full32, diffs),
@@ -565,13 +621,15 @@ def main() -> None:
     p.add_argument("--bundle", type=Path, default=Path("models/default"))
     p.add_argument("--work", type=Path, default=Path("build/train-default"))
     p.add_argument("--reports", type=Path, default=Path("build/eval"))
+    p.add_argument("--baseline", type=Path, default=BASELINE,
+                   help="the reports of the default this model replaces (its synthetic check and QA quality)")
     p.add_argument("--readme", type=Path, default=None, help="Rewrite this README's measured section instead.")
     a = p.parse_args()
     if a.readme:
-        update_readme(a.readme, a.reports, a.bundle)
+        update_readme(a.readme, a.reports, a.bundle, a.baseline)
         print(a.readme)
     else:
-        print(write_card(a.bundle, a.work, a.reports))
+        print(write_card(a.bundle, a.work, a.reports, a.baseline))
 
 
 if __name__ == "__main__":
