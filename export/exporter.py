@@ -10,7 +10,10 @@ difference above `atol` fails the export.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
@@ -60,6 +63,22 @@ def _authors_search_defaults() -> dict:
         "fairseq": {**common, "min_length": 8, "max_length": 60},
         "hf": {**common, "min_length": 9, "max_length": 62},
     }
+
+
+def merge_decoders(decoder: Path, decoder_with_past: Path, out: Path) -> None:
+    """Optimum's merge_decoders (strict=False), in a child process with a fixed string-hash seed.
+
+    It names each weight the two decoders share after whichever copy a set yields first, so in a process with
+    Python's random hash seed the same weights got other initializer names, another manifest digest and another
+    bundle id on every run (seen: a rerun of the v3 recipe, identical weights.bin, another id). Fixed, the
+    same fp32 bundle always gives the same merged graph."""
+    code = ("import sys; from optimum.onnx import merge_decoders; "
+            "merge_decoders(sys.argv[1], sys.argv[2], save_path=sys.argv[3], strict=False)")
+    r = subprocess.run([sys.executable, "-c", code, str(decoder), str(decoder_with_past), str(out)],
+                       env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise ExportError(f"merging the decoders failed: {r.stderr.strip()[-2000:]}")
+
 
 
 def export_bundle(
@@ -132,6 +151,9 @@ def export_bundle(
             if not (onnx_dir / name).is_file():
                 raise ExportError(f"optimum did not produce {name}")
             shutil.copy2(onnx_dir / name, stage / name)
+        if decoder == "merged":  # again, from the split pair optimum leaves beside it: the same names every run
+            merge_decoders(onnx_dir / "decoder_model.onnx", onnx_dir / "decoder_with_past_model.onnx",
+                           stage / files["decoder_merged"])
         backend.save(str(stage / "tokenizer.json"))
         files["tokenizer"] = "tokenizer.json"
         import onnx

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from quals.bundle import MANIFEST_NAME, Manifest, load_bundle, model_file_digests
 
-from .exporter import ExportError, _fields, _publish, _write, validation_logps
+from .exporter import ExportError, _fields, _publish, _write, merge_decoders, validation_logps
 
 log = logging.getLogger("quals.export")
 
@@ -47,8 +47,6 @@ def quantize_bundle(src: str | Path, out: str | Path, *, method: str = "fp16-wei
     int8_nodes: fp16-weights only: a regular expression searched in "<encoder|decoder>:<node name>"; the
         weights of matching nodes are stored as int8 blocks instead of fp16 (to fit a size budget).
     """
-    from optimum.onnx import merge_decoders
-
     from .stored_weights import WEIGHTS_FILE  # onnx-dependent modules load lazily: quals.export imports without onnx
     from .weight_int8 import BLOCK
 
@@ -80,7 +78,7 @@ def quantize_bundle(src: str | Path, out: str | Path, *, method: str = "fp16-wei
         files = {"encoder": m.files["encoder"], "decoder_merged": merged.name, "tokenizer": m.files["tokenizer"]}
         if method == "fp16-weights":
             shutil.copy2(bundle.file("encoder"), stage / files["encoder"])
-            merge_decoders(bundle.file("decoder"), bundle.file("decoder_with_past"), save_path=merged, strict=False)
+            merge_decoders(bundle.file("decoder"), bundle.file("decoder_with_past"), merged)
             settings, graphs = _fp16_weights({"encoder": stage / files["encoder"], "decoder": merged},
                                              stage / WEIGHTS_FILE, int8_nodes, block_size or BLOCK)
             files["weights"] = WEIGHTS_FILE
@@ -89,8 +87,7 @@ def quantize_bundle(src: str | Path, out: str | Path, *, method: str = "fp16-wei
             done = {role: _QUANTIZERS[method](bundle.file(role), tmp / m.files[role], **opts)
                     for role in ("encoder", "decoder", "decoder_with_past")}
             shutil.copy2(tmp / m.files["encoder"], stage / m.files["encoder"])
-            merge_decoders(tmp / m.files["decoder"], tmp / m.files["decoder_with_past"], save_path=merged,
-                           strict=False)
+            merge_decoders(tmp / m.files["decoder"], tmp / m.files["decoder_with_past"], merged)
             settings, graphs = done["encoder"][0], {r: graph for r, (_, graph) in done.items()}
         shutil.copy2(bundle.file("tokenizer"), stage / m.files["tokenizer"])
         provenance = {**m.provenance, "quantization": {"method": method, "fp32_bundle": bundle.digest[:12],

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 BUNDLE_ROOT = Path(os.environ.get("QUALS_TEST_BUNDLES", ROOT / "build" / "test-bundles"))
 HAVE_TORCH = all(importlib.util.find_spec(m) is not None for m in ("torch", "transformers", "optimum"))
-FIXTURE_VERSION = "6"  # bump when tiny_models changes, so stale bundles are rebuilt
+FIXTURE_VERSION = "7"  # bump when tiny_models changes, so stale bundles are rebuilt
 
 KINDS = {
     "bart": ("bart", "merged"),

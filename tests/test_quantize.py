@@ -104,3 +104,32 @@ def test_fp16_weights_on_t5(checkpoint_for, tmp_path):
     fp32 = Scorer.load(split).generate("Anna built a bridge.", num_beams=4, num_groups=2, max_length=8)
     small = Scorer.load(tmp_path / "t5-fp16").generate("Anna built a bridge.", num_beams=4, num_groups=2, max_length=8)
     assert fp32 and [h.tokens for h in small] == [h.tokens for h in fp32]  # this little rounding keeps the choices
+
+
+def _digest_in_a_process(code: str, args: list[str], seed: str) -> str:
+    """Run `code` (which writes a bundle to args[-1]) under PYTHONHASHSEED=seed; the bundle's manifest digest."""
+    import os
+    import subprocess
+    import sys
+
+    from quals.bundle import load_bundle
+
+    subprocess.run([sys.executable, "-c", code, *args], env={**os.environ, "PYTHONHASHSEED": seed}, check=True,
+                   capture_output=True)
+    return load_bundle(args[-1]).digest
+
+
+@pytest.mark.parametrize("step", ["quantize", "export"])
+def test_a_merged_decoder_is_the_same_bundle_whatever_the_hash_seed(bundle_for, checkpoint_for, tmp_path, step):
+    """Optimum names the weights both decoders share after a set's iteration order: merged in the calling process,
+    the same checkpoint gave another bundle id under another string-hash seed (a rerun of the default model's
+    recipe did). Done in two processes with different seeds, both steps give one id."""
+    if step == "quantize":
+        code = "import sys; from quals.export import quantize_bundle; quantize_bundle(sys.argv[1], sys.argv[2])"
+        src = bundle_for("bart-split")
+    else:
+        code = ("import sys; from quals.export import export_bundle; "
+                "export_bundle(sys.argv[1], sys.argv[2], decoder='merged')")
+        src = checkpoint_for("bart")
+    a, b = (_digest_in_a_process(code, [str(src), str(tmp_path / seed)], seed) for seed in ("1", "2"))
+    assert a == b
