@@ -242,6 +242,13 @@ def _sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def answer_texts(record: dict) -> list[str]:
+    """A squad_like record's answers: FairytaleQA and XQuAD hold {"text": [...], "answer_start": [...]}, the shared
+    SQuAD 1.1 and SQuADShifts files a plain list beside one `answer_start`."""
+    ans = record["answers"]
+    return list(ans["text"] if isinstance(ans, dict) else ans)
+
+
 def squad_like_examples(path: Path, origin: str, *, seed: int, long_words: int = 170,
                         limit: int | None = None) -> Iterator[QAExample]:
     """Extractive human QA pairs of a squad_like file, each with a short context (the answer's sentence and
@@ -257,8 +264,7 @@ def squad_like_examples(path: Path, origin: str, *, seed: int, long_words: int =
         lines = [lines[i] for i in keep]
     for line in lines:
         r = json.loads(line)
-        ans = r["answers"]
-        answers = ans["text"] if isinstance(ans, dict) else ans
+        ans, answers = r["answers"], answer_texts(r)
         starts = ans.get("answer_start") if isinstance(ans, dict) else [r.get("answer_start")]
         if not answers or r.get("extractive") is False:
             continue

@@ -19,7 +19,7 @@ import numpy as np
 from quals import Scorer
 from quals.qa import answer_in_summary, parse
 
-from .data import read_jsonl
+from .data import answer_texts, read_jsonl
 
 
 def measure(scorer: Scorer, rows: list[dict], *, n_contexts: int, n_samples: int, seed: int,
@@ -37,7 +37,7 @@ def measure(scorer: Scorer, rows: list[dict], *, n_contexts: int, n_samples: int
         items = by_ctx[ctx]
         n_gold += len(items)
         enc = engine.encode(codec.encode(ctx.strip()).ids)
-        targets = [codec.qa_target(r["question"], r["answers"]["text"][0], m.separator.id) for r in items]
+        targets = [codec.qa_target(r["question"], answer_texts(r)[0], m.separator.id) for r in items]
         for lp in engine.teacher_forced(enc, targets):
             nll_sum -= float(np.sum(lp))
             nll_tokens += len(lp)
@@ -56,7 +56,7 @@ def measure(scorer: Scorer, rows: list[dict], *, n_contexts: int, n_samples: int
             gold = by_ctx[ctx][0]
             samples.append({"context": ctx[:300], "question": best.question if best else None,
                             "answer": best.answer if best else None, "gold_question": gold["question"],
-                            "gold_answer": gold["answers"]["text"][0]})
+                            "gold_answer": answer_texts(gold)[0]})
     return {
         "n_gold_pairs": n_gold,
         "gold_nll_per_token": nll_sum / max(1, nll_tokens),
