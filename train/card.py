@@ -196,7 +196,8 @@ def _previous_lines(reports: Path) -> list[str]:
     doc = _load(reports / PREVIOUS)
     if not doc:
         return []
-    prev = doc.get("baseline_signature") or doc.get("baseline")
+    # its bundle id, not the whole signature: the README quotes only the shipped bundle's signature
+    prev = _bundle_of(doc.get("baseline_signature")) or doc.get("baseline")
     out = [f"**Against the previous default** (`{prev}`), the same records, pooled ROC-AUC, change with its "
            "paired 95% interval (`make compare-default`):", "",
            "| benchmark | n | paper: previous | this | change [95% CI] | clean: previous | this | change [95% CI] |",
