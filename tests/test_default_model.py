@@ -69,3 +69,19 @@ def test_the_readme_output_table_lists_every_result_field():
     fields = set(Result(None, "error", error="x").to_dict(details=True))
     missing = [f for f in fields if f"`{f}`" not in table]
     assert not missing, missing
+
+
+def test_the_readme_explain_example_quotes_the_default_models_scores():
+    """The README's `quals explain` paragraph quotes the scores of examples/explain.jsonl (make explain-example)."""
+    import re
+
+    from quals import Scorer
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    para = readme[readme.index("The default model on `examples/explain.jsonl`"):]
+    para = para[: para.index("\n\n")]
+    quoted = [float(x) for x in re.findall(r"QUALS\s+(-?\d+\.\d{3})", para)]
+    recs = [json.loads(x) for x in (ROOT / "examples" / "explain.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in recs] == ["faithful", "wrong-name"]
+    got = Scorer.load(DEFAULT).score([r["source"] for r in recs], [r["summary"] for r in recs])
+    assert quoted == [round(r.quals, 3) for r in got]

@@ -598,6 +598,9 @@ def write_card(bundle_dir: Path, work: Path, reports: Path, baseline: Path | Non
            stats.get("mixture") in ("v2", "v3") else
            ", largely on cloze questions: its questions are often the summary sentence with a wh-word. QUALS "
            "differences therefore lean on how well the source supports the copied sentence and its answer."),
+        "- QUALS catches an error only when a generated pair asks about it; a small uncased model rarely picks an "
+        "unfamiliar name as an answer, so a summary with a wrong name can score as high as the faithful one "
+        "(`examples/explain.jsonl`, in the README).",
         "- Not calibrated: compare scores of one model and one set of search settings only.",
         *([f"- The shipped bundle ({method}) fails the quantization rule against fp32 ({rule.reason()}), but fp32 "
            f"does not fit the {MAX_BUNDLE_MB} MB git budget."] if rule and not rule.holds else []),
