@@ -15,12 +15,13 @@ for tool in mcs mono; do
 done
 
 conf_args=()
+bart="$repo/build/test-bundles/v7/bundle-bart"  # the memory check's bundle: the tiny BART, as --bundle bart=PATH names it
 vectors=()
 memcheck=1
 ort_args=()
 while [ $# -gt 0 ]; do
     case "$1" in
-        --bundle) conf_args+=(--bundle "$2"); shift 2 ;;
+        --bundle) conf_args+=(--bundle "$2"); case "$2" in bart=*) bart="${2#bart=}" ;; esac; shift 2 ;;
         --ort) ort_args=(--ort "$2"); shift 2 ;;
         --no-memcheck) memcheck=0; shift ;;
         -h|--help) sed -n '2,4p' "$0"; exit 0 ;;
@@ -43,6 +44,6 @@ if [ ${#vectors[@]} -gt 0 ]; then
     mono "$out/quals-csharp.exe" conformance --repo "$repo" "${conf_args[@]}" "${ort_args[@]}" "${vectors[@]}" || status=1
 fi
 if [ $memcheck -eq 1 ]; then
-    mono "$out/quals-csharp.exe" memcheck --model "$repo/build/test-bundles/v6/bundle-bart" --records 1000 --margin-mb 20 "${ort_args[@]}" || status=1
+    mono "$out/quals-csharp.exe" memcheck --model "$bart" --records 1000 --margin-mb 20 "${ort_args[@]}" || status=1
 fi
 exit $status

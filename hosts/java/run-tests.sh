@@ -15,10 +15,13 @@ export QUALS_JAVA_BUILD="$out"
 
 overrides=()
 files=()
+# the bundle of the refusal and memory checks: the tiny BART, as `--bundle bart=PATH` names it
+bart="build/test-bundles/v7/bundle-bart"
 while [ $# -gt 0 ]; do
   case "$1" in
-    --bundle) overrides+=(--bundle "$2"); shift 2 ;;
-    --bundle=*) overrides+=(--bundle "${1#--bundle=}"); shift ;;
+    --bundle) overrides+=(--bundle "$2"); case "$2" in bart=*) bart="${2#bart=}" ;; esac; shift 2 ;;
+    --bundle=*) overrides+=(--bundle "${1#--bundle=}"); case "$1" in --bundle=bart=*) bart="${1#--bundle=bart=}" ;; esac
+      shift ;;
     *) files+=("$(readlink -f "$1")"); shift ;;
   esac
 done
@@ -38,9 +41,9 @@ if [ ${#files[@]} -eq 0 ]; then echo "hosts/java: no vectors given and none in b
 
 status=0
 run io.quals.cli.Conformance --root "$root" "${overrides[@]}" "${files[@]}" || status=1
-run io.quals.cli.ErrorChecks build/test-bundles/v6/bundle-bart || status=1
+run io.quals.cli.ErrorChecks "$bart" || status=1
 # A fixed, pre-touched heap, so that RSS growth measures native leaks and not the JVM growing its heap.
 java -Xms256m -Xmx256m -XX:+AlwaysPreTouch -Djava.library.path="$out" -cp "$out/classes" \
-  io.quals.cli.MemoryCheck build/test-bundles/v6/bundle-bart 2000 20 || status=1
+  io.quals.cli.MemoryCheck "$bart" 2000 20 || status=1
 [ $status -eq 0 ] && echo "hosts/java: all passed" || echo "hosts/java: FAILED" >&2
 exit $status

@@ -125,7 +125,7 @@ namespace Quals.Cli
 
         public static int Run(string[] args)
         {
-            string model = "build/test-bundles/v6/bundle-bart", ort = null;
+            string model = "build/test-bundles/v7/bundle-bart", ort = null;
             int records = 1000;
             double marginMb = 20;
             for (int i = 0; i < args.Length; i++)

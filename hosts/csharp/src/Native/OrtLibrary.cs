@@ -27,7 +27,7 @@ namespace Quals.Native
             var roots = new List<string> { Directory.GetCurrentDirectory() };
             if (!string.IsNullOrEmpty(bundlePath))
             {
-                // the repository that holds the bundle (models/x or build/test-bundles/v6/x): walk up a few levels
+                // the repository that holds the bundle (models/x or build/test-bundles/v7/x): walk up a few levels
                 var d = new DirectoryInfo(Path.GetFullPath(bundlePath));
                 for (int i = 0; i < 5 && d != null; i++, d = d.Parent)
                     if (!roots.Contains(d.FullName)) roots.Add(d.FullName);

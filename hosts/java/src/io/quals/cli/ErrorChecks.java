@@ -22,7 +22,7 @@ public final class ErrorChecks {
     private static int failures;
 
     public static void main(String[] args) throws Exception {
-        Path bundle = Path.of(args.length > 0 ? args[0] : "build/test-bundles/v6/bundle-bart");
+        Path bundle = Path.of(args.length > 0 ? args[0] : "build/test-bundles/v7/bundle-bart");
         Path tmp = Files.createTempDirectory("quals-java-errors");
         try {
             expectLoadError("tampered file", copy(bundle, tmp, "tampered", d -> append(d.resolve("tokenizer.json"), " ")),

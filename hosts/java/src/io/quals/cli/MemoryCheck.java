@@ -23,7 +23,7 @@ public final class MemoryCheck {
     };
 
     public static void main(String[] args) throws Exception {
-        Path bundle = Path.of(args.length > 0 ? args[0] : "build/test-bundles/v6/bundle-bart");
+        Path bundle = Path.of(args.length > 0 ? args[0] : "build/test-bundles/v7/bundle-bart");
         int n = args.length > 1 ? Integer.parseInt(args[1]) : 1000;
         double margin = args.length > 2 ? Double.parseDouble(args[2]) : 20.0;
         long rssBase = 0;
