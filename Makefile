@@ -95,6 +95,18 @@ build/v1-default/quals.json:
 	rm -rf build/v1-default && mkdir -p build/v1-default
 	git archive $(V1_COMMIT) models/default | tar -x -C build/v1-default --strip-components=2
 
+# $(call checks,BUNDLE,DIR): the checks beside the benchmarks (synthetic check, XQuAD-en and SQuAD-dev QA quality)
+# of BUNDLE, written to DIR under the names the card reads.
+define checks
+	mkdir -p $(2) build/eval
+	$(VENV)/bin/python -m quals.train.synthetic --data $(DATA) --out build/eval/synthetic.jsonl
+	$(VENV)/bin/quals evaluate --model $(1) --benchmark build/eval/synthetic.jsonl --no-progress --workers 2 \
+		--json $(2)/synthetic-compact.json --scores $(2)/synthetic-compact.scores.jsonl
+	$(VENV)/bin/python -m quals.train.qa_quality --model $(1) --json $(2)/xquad.json > /dev/null
+	$(VENV)/bin/python -m quals.train.qa_quality --model $(1) --gold-contexts 300 \
+		--data $(DATA)/qa/squad11/dev.squad_like.jsonl.gz --json $(2)/squad-dev.json > /dev/null
+endef
+
 evaluate-default: venv
 	mkdir -p build/eval
 	for b in compact fp32; do \
@@ -104,13 +116,8 @@ evaluate-default: venv
 			$$(test -f build/eval/dev-$$b-full.scores.jsonl && echo --reuse-scores build/eval/dev-$$b-full.scores.jsonl) \
 			|| exit 1; \
 	done
-	$(VENV)/bin/python -m quals.train.synthetic --data $(DATA) --out build/eval/synthetic.jsonl
-	$(VENV)/bin/quals evaluate --model build/default-compact --benchmark build/eval/synthetic.jsonl --no-progress \
-		--workers 2 --json build/eval/synthetic-compact.json --scores build/eval/synthetic-compact.scores.jsonl
-	$(VENV)/bin/python -m quals.train.qa_quality --model build/default-compact --json build/eval/xquad.json > /dev/null
+	$(call checks,build/default-compact,build/eval)
 	$(VENV)/bin/python -m quals.train.qa_quality --model build/default-fp32 --json build/eval/xquad-fp32.json > /dev/null
-	$(VENV)/bin/python -m quals.train.qa_quality --model build/default-compact --gold-contexts 300 \
-		--data $(DATA)/qa/squad11/dev.squad_like.jsonl.gz --json build/eval/squad-dev.json > /dev/null
 
 # Every record of the four development sets, with the compact and the fp32 bundle (the quantization choice), in
 # 2 worker processes of 1 thread each (about 33 + 33 minutes on 2 CPU cores). --resume: rerun after a kill and
@@ -144,13 +151,7 @@ evaluate-baseline: venv
 # 10 minutes), for the card's comparison with the model that replaces it; make ship-default writes the new
 # default's own.
 evaluate-baseline-checks: venv
-	mkdir -p docs/eval/default build/eval
-	$(VENV)/bin/python -m quals.train.synthetic --data $(DATA) --out build/eval/synthetic.jsonl
-	$(VENV)/bin/quals evaluate --model models/default --benchmark build/eval/synthetic.jsonl --no-progress \
-		--workers 2 --json docs/eval/default/synthetic-compact.json --scores docs/eval/default/synthetic-compact.scores.jsonl
-	$(VENV)/bin/python -m quals.train.qa_quality --model models/default --json docs/eval/default/xquad.json > /dev/null
-	$(VENV)/bin/python -m quals.train.qa_quality --model models/default --gold-contexts 300 \
-		--data $(DATA)/qa/squad11/dev.squad_like.jsonl.gz --json docs/eval/default/squad-dev.json > /dev/null
+	$(call checks,models/default,docs/eval/default)
 
 compare-default: venv
 	$(VENV)/bin/python -m quals.train.compare build/eval/dev-compact$(SCOPE_SUFFIX).scores.jsonl \

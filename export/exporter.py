@@ -80,7 +80,6 @@ def merge_decoders(decoder: Path, decoder_with_past: Path, out: Path) -> None:
         raise ExportError(f"merging the decoders failed: {r.stderr.strip()[-2000:]}")
 
 
-
 def export_bundle(
     src: str | Path,
     out: str | Path,

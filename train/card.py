@@ -257,14 +257,16 @@ def _check_text(name: str, v: float) -> str:
     return f"{v:.1%}" if "paired" in name or "span rate" in name else f"{v:.2f}" if "NLL" in name else f"{v:.3f}"
 
 
-def previous_checks_lines(reports: Path, baseline: Path | None) -> list[str]:
+def previous_checks_lines(reports: Path, baseline: Path | None,
+                          now: dict[str, tuple[float, str | None]] | None = None) -> list[str]:
     """The synthetic check and QA quality of this model beside the default it replaces: the previous values come
-    from `baseline` (docs/eval/default), and only from runs of the bundle compare-default compared with."""
+    from `baseline` (docs/eval/default), and only from runs of the bundle compare-default compared with.
+    `now`: check_values(reports), when the caller has it already."""
     doc = _load(reports / PREVIOUS)
     prev_id = _bundle_of((doc or {}).get("baseline_signature"))
     if baseline is None or prev_id is None:
         return []
-    now = check_values(reports)
+    now = check_values(reports) if now is None else now
     before = {k: v for k, (v, b) in check_values(baseline).items() if b == prev_id}
     names = [k for k in now if k in before]
     if not names:
@@ -328,7 +330,7 @@ def fitness_lines(full: dict, scores: Path) -> list[str]:
             + ". ".join(p[0].upper() + p[1:] for p in parts) + ".", ""]
 
 
-def _targets_line(full: dict, reports: Path) -> list[str]:
+def _targets_line(full: dict, checks: dict[str, tuple[float, str | None]]) -> list[str]:
     """Issue 16's targets against what was measured (paper variant): met or missed, never typed. A target whose
     report is missing is left out rather than called missed."""
     auc = _auc(full)
@@ -337,7 +339,6 @@ def _targets_line(full: dict, reports: Path) -> list[str]:
     for bench, t in TARGETS_PER_ORIGIN.items():
         origins = sorted(o for b, o, v in auc if b == bench and v == "paper" and o != "all")
         measured += [(f"{bench}/{o}", auc[(bench, o, "paper")], t, True) for o in origins]
-    checks = check_values(reports)
     measured += [(label, checks[k][0], t, up) for k, (label, t, up) in TARGET_CHECKS.items() if k in checks]
 
     def part(name: str, v: float, t: float, up: bool) -> str:
@@ -395,21 +396,20 @@ def readme_block(reports: Path, bundle: Path | None = None, baseline: Path | Non
     lines += _quantization_table(full, fp32, diffs)
     lines += _cost_line(full, fp32, reports, method, _quantize_rule(diffs))
     lines += _previous_lines(reports)
-    lines += previous_checks_lines(reports, baseline)
+    checks = check_values(reports)
+    lines += previous_checks_lines(reports, baseline, checks)
     lines += fitness_lines(full, reports / f"dev-{SHIPPED}-full.scores.jsonl")
-    lines += _targets_line(full, reports)
+    lines += _targets_line(full, checks)
     if syn:
         r = {x["variant"]: x for x in syn["rows"] if x["origin"] == "all"}
         text = (f"Synthetic check ({r['paper']['n'] // 2} held-out pool documents: the lead vs the same lead with "
                 "one name, number or date swapped for one absent from the source): ROC-AUC "
                 f"{_est(r['paper']['metrics']['roc_auc'], 2)} paper, {_est(r['clean']['metrics']['roc_auc'], 2)} clean")
-        paired = reports / f"synthetic-{SHIPPED}.scores.jsonl"
-        if paired.is_file():
-            from .synthetic import paired_accuracy
-
-            acc = paired_accuracy(paired)
+        prefix = "synthetic check paired, "
+        acc = {k[len(prefix):]: v for k, (v, _) in checks.items() if k.startswith(prefix)}
+        if acc:
             text += ("; the lead scores above its own corruption for "
-                     + " and ".join(f"{a['paired_accuracy']:.1%} ({v})" for v, a in acc.items()) + " of the documents")
+                     + " and ".join(f"{a:.1%} ({v})" for v, a in acc.items()) + " of the documents")
         lines += [text + ".", ""]
     if qa:
         lines += [f"QA generation on XQuAD-en (never trained on): {qa['span_rate']:.1%} of the generated pairs have an "
@@ -501,6 +501,7 @@ def write_card(bundle_dir: Path, work: Path, reports: Path, baseline: Path | Non
     full_small, full32 = _load(reports / f"dev-{SHIPPED}-full.json"), _load(reports / "dev-fp32-full.json")
     diffs = _diffs(reports)
     rule = _quantize_rule(diffs)
+    checks = check_values(reports)
     method, size = _shipped(bundle_dir)
     lines = [
         "# quals default QAGen model",
@@ -551,9 +552,9 @@ def write_card(bundle_dir: Path, work: Path, reports: Path, baseline: Path | Non
         "",
         *_table(full_small, "shipped bundle, every record"),
         *(fitness_lines(full_small, reports / f"dev-{SHIPPED}-full.scores.jsonl") if full_small else []),
-        *(_targets_line(full_small, reports) if full_small else []),
+        *(_targets_line(full_small, checks) if full_small else []),
         *_previous_lines(reports),
-        *previous_checks_lines(reports, baseline),
+        *previous_checks_lines(reports, baseline, checks),
         f"**shipped vs fp32, every record, ROC-AUC** (the quantization choice: {QUANTIZATION_RULE})",
         "",
         *_quantization_table(full_small, full32, diffs),
