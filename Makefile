@@ -130,7 +130,7 @@ evaluate-default-full: venv
 			--scores build/eval/dev-$$b-full.scores.jsonl --resume || exit 1; \
 	done
 
-# The shipped default on the same records, then the decision (train/compare.py, exit 1 when it fails): the
+# The shipped default on the same records, then the decision (train/quals/train/compare.py, exit 1 when it fails): the
 # candidate replaces the default only if no paired 95% interval of its ROC-AUC change lies below 0 and the mean
 # change is > 0; the compact bundle replaces fp32 only if every interval reaches 0 or above and the mean change
 # is >= -0.005. EVAL_SCOPE=full compares every record (needs evaluate-default-full), sample the sampled sets.
@@ -161,7 +161,7 @@ compare-default: venv
 		build/eval/dev-fp32$(SCOPE_SUFFIX).scores.jsonl --rule quantize --json build/eval/compare-quantization.json
 
 # A variant that is not shipped, on every record, for the card's comparison (about 20-35 minutes). The card
-# lists those of train/card.py's ALTERNATIVES: make evaluate-quantization (dynamic-int8), or with
+# lists those of train/quals/train/card.py's ALTERNATIVES: make evaluate-quantization (dynamic-int8), or with
 #   QUANT_NAME=weight-int8-b16 QUANT_FLAGS="--method weight-int8"
 #   QUANT_NAME=weight-int8-b32 QUANT_FLAGS="--method weight-int8 --block-size 32"
 #   QUANT_NAME=fp16-all QUANT_FLAGS="--method fp16-weights"   (every weight fp16)
@@ -176,8 +176,8 @@ evaluate-quantization: venv
 # For scale, the metric's own numerical noise: the fp32 bundle computed with ONNX Runtime's basic graph
 # optimizations (the same model up to float rounding, |d log p| <= 5e-6), on every record (about 35 minutes).
 evaluate-noise-floor: venv
-	QUALS_NOISE_OPT=basic PYTHONPATH=scripts/noise_floor $(VENV)/bin/quals evaluate --model build/default-fp32 \
-		$(foreach s,$(EVAL_SETS),--benchmark $(DATA)/eval/$(s).jsonl) --workers 2 --threads 1 --no-progress \
+	$(VENV)/bin/python scripts/noise_floor.py --model build/default-fp32 \
+		$(foreach s,$(EVAL_SETS),--benchmark $(DATA)/eval/$(s).jsonl) --workers 2 --threads 1 \
 		--json build/eval/dev-fp32-basicopt-full.json --scores build/eval/dev-fp32-basicopt-full.scores.jsonl
 
 ship-default: venv

@@ -26,12 +26,15 @@ import json
 import os
 import random
 import resource
-import statistics
 import subprocess
 import sys
 import time
 import warnings
 from pathlib import Path
+
+from bench_profile import print_profile, profile
+from bench_runners import make_runner
+from bench_tables import print_fixed, print_table
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "bench"
@@ -158,150 +161,11 @@ def sample_records(n: int, seed: int = 0) -> list[dict]:
 
 
 # -- one runner, in its own process ---------------------------------------------------------------------
-class Runner:
-    """One engine's search and teacher forcing on token ids; `steps` of the last search is recorded.
-
-    generate(ids) -> hypotheses (quals Hypothesis objects, tokens ending in EOS when they ended);
-    logp(src_ids, targets) -> per-token log-probs of each target (EOS included when the target has it).
-    """
-
-    steps = 0
-
-
-class QualsRunner(Runner):
-    def __init__(self, bundle: str, threads: int, search: dict):
-        from quals.scorer import Scorer
-
-        self.scorer = Scorer.load(bundle, threads=threads, **search)
-        self.engine = self.scorer.engine
-        start, self.states = self.engine.start, []
-        self.engine.start = lambda *a, **k: self.states.append(start(*a, **k)) or self.states[-1]
-
-    def generate(self, ids):
-        self.states.clear()
-        t = self.scorer.manifest.tokens
-        from quals.search import run_search
-
-        state = self.engine.start(self.engine.encode(ids), self.scorer.options.search.num_beams)
-        hyps = run_search(state, self.scorer.options.search, decoder_start=t.decoder_start, eos=t.eos, pad=t.pad)
-        self.steps = sum(st.steps for st in self.states)
-        return hyps
-
-    def logp(self, src_ids, targets):
-        return self.engine.teacher_forced(self.engine.encode(src_ids), targets)
-
-
-class TorchRunner(Runner):
-    """transformers' generate on the PyTorch model, or on Optimum's ORTModelForSeq2SeqLM."""
-
-    def __init__(self, kind: str, checkpoint: str, onnx_dir: str, threads: int, search: dict, tokens):
-        import torch
-
-        torch.set_num_threads(threads)
-        self.torch, self.t = torch, tokens
-        if kind == "torch":
-            from transformers import AutoModelForSeq2SeqLM
-
-            self.model = AutoModelForSeq2SeqLM.from_pretrained(checkpoint).eval()
-        else:
-            import onnxruntime as ort
-            from optimum.onnxruntime import ORTModelForSeq2SeqLM
-
-            so = ort.SessionOptions()
-            so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
-            self.model = ORTModelForSeq2SeqLM.from_pretrained(onnx_dir, session_options=so, use_cache=True,
-                                                              provider="CPUExecutionProvider")
-        self.kwargs = dict(num_beams=search["num_beams"], min_length=search["min_length"],
-                           max_length=search["max_length"], length_penalty=search["length_penalty"],
-                           num_return_sequences=search["num_beams"], do_sample=False, early_stopping=False,
-                           output_scores=True, return_dict_in_generate=True)
-        if search["num_groups"] > 1:
-            self.kwargs.update(num_beam_groups=search["num_groups"], diversity_penalty=search["diversity"])
-
-    def generate(self, ids):
-        from quals.search import Hypothesis
-
-        torch, eos, pad = self.torch, self.t.eos, self.t.pad
-        with torch.no_grad():
-            inp = torch.tensor([list(ids)])
-            out = self.model.generate(input_ids=inp, attention_mask=torch.ones_like(inp), **self.kwargs)
-        self.steps = out.sequences.shape[1] - 1
-        hyps = []
-        for row, s in zip(out.sequences[:, 1:].tolist(), out.sequences_scores.tolist()):
-            finished = eos in row
-            row = row[: row.index(eos) + 1] if finished else [t for t in row if t != pad]
-            total = s * len(row)  # length_penalty 1: the summed score, spread evenly (ranking only)
-            hyps.append(Hypothesis(tuple(row), tuple([total / len(row)] * len(row)), s, finished))
-        return hyps
-
-    def logp(self, src_ids, targets):
-        torch, t = self.torch, self.t
-        width = max(len(x) for x in targets)
-        dec_in = torch.full((len(targets), width), t.pad, dtype=torch.long)
-        tgt = torch.full((len(targets), width), t.pad, dtype=torch.long)
-        for i, x in enumerate(targets):
-            dec_in[i, : len(x)] = torch.tensor([t.decoder_start, *x[:-1]])
-            tgt[i, : len(x)] = torch.tensor(x)
-        inp = torch.tensor([list(src_ids)]).expand(len(targets), -1)
-        with torch.no_grad():
-            out = self.model(input_ids=inp, attention_mask=torch.ones_like(inp), decoder_input_ids=dec_in)
-            lp = torch.log_softmax(out.logits.float(), dim=-1).gather(-1, tgt[..., None])[..., 0]
-        return [lp[i, : len(x)].numpy() for i, x in enumerate(targets)]
-
-
-class CT2Runner(Runner):
-    """CTranslate2's Translator: plain beam search (it has no diverse search) and score_batch."""
-
-    def __init__(self, model_dir: str, compute_type: str, threads: int, search: dict, tokens, vocab: list[str]):
-        import ctranslate2
-
-        self.tr = ctranslate2.Translator(model_dir, device="cpu", compute_type=compute_type,
-                                         intra_threads=threads, inter_threads=1)
-        self.t, self.vocab = tokens, vocab
-        self.ids = {tok: i for i, tok in enumerate(vocab)}
-        # transformers' lengths count the decoder start token; CTranslate2's count generated tokens
-        self.kwargs = dict(beam_size=search["num_beams"], num_hypotheses=search["num_beams"],
-                           min_decoding_length=max(0, search["min_length"] - 1),
-                           max_decoding_length=search["max_length"] - 1, length_penalty=search["length_penalty"],
-                           return_scores=True, return_end_token=True)
-
-    def generate(self, ids):
-        from quals.search import Hypothesis
-
-        (res,) = self.tr.translate_batch([[self.vocab[i] for i in ids]], **self.kwargs)
-        hyps = []
-        for toks, s in zip(res.hypotheses, res.scores):
-            row = tuple(self.ids[x] for x in toks)
-            finished = bool(row) and row[-1] == self.t.eos
-            hyps.append(Hypothesis(row, tuple([s] * len(row)), s, finished))
-        self.steps = max(len(h.tokens) for h in hyps)
-        return hyps
-
-    def logp(self, src_ids, targets):
-        """score_batch appends EOS itself: a target that ends in EOS is passed without it."""
-        import numpy as np
-
-        src = [self.vocab[i] for i in src_ids]
-        tgts = [[self.vocab[i] for i in (x[:-1] if x and x[-1] == self.t.eos else x)] for x in targets]
-        res = self.tr.score_batch([src] * len(tgts), tgts)
-        return [np.asarray(r.log_probs[: len(x)], dtype=np.float32) for r, x in zip(res, targets)]
-
-
-def make_runner(args: argparse.Namespace, search: dict, tokens, vocab) -> Runner:
-    if args.runner == "quals":
-        return QualsRunner(args.bundle, args.threads, search)
-    if args.runner in ("torch", "optimum"):
-        return TorchRunner(args.runner, args.checkpoint, args.optimum_dir, args.threads, search, tokens)
-    if args.runner == "ct2":
-        return CT2Runner(args.ct2_dir, args.compute_type, args.threads, search, tokens, vocab)
-    raise SystemExit(f"unknown runner {args.runner!r}")
-
-
 def worker(args: argparse.Namespace) -> None:
     """Time one runner on every record (after one untimed warm-up) and print its measurements as JSON."""
     import numpy as np
     from quals.bundle import load_bundle
-    from quals.qa import answer_in_summary, parse, select
+    from quals.qa import answer_in_summary, parse, select_pairs
     from quals.text import TextCodec
     from tokenizers import Tokenizer
 
@@ -326,7 +190,8 @@ def worker(args: argparse.Namespace) -> None:
             return None, t1 - t0, t2 - t1, runner.steps, _digest(targets), [float(x.sum()) for x in lps]
         pairs = [parse(h, sep_id=m.separator.id, eos_id=m.tokens.eos, decode=codec.decode) for h in hyps]
         view = codec.roundtrip(rec["summary"])
-        sel = select([p for p in pairs if p is not None and answer_in_summary(p.answer, rec["summary"], view)], 10)
+        valid = [p for p in pairs if p is not None and answer_in_summary(p.answer, rec["summary"], view)]
+        sel = select_pairs(valid, 10)
         targets = [list(p.tokens) for p in sel]
         if not targets:
             return None, t1 - t0, 0.0, runner.steps, _digest(targets), []
@@ -358,136 +223,6 @@ def worker(args: argparse.Namespace) -> None:
 
 
 # -- roofline and scaling (quals only, one process) ---------------------------------------------------------
-def gemm_peak(threads: int, m: int, k: int, n: int, repeats: int = 5) -> float:
-    """FLOP/s of one float32 (m,k)x(k,n) MatMul in ONNX Runtime, the decoder's own kernel; best of `repeats`."""
-    import numpy as np
-    import onnxruntime as ort
-    from onnx import TensorProto, helper
-
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["a", "b"], ["c"])], "mm",
-        [helper.make_tensor_value_info("a", TensorProto.FLOAT, [m, k])],
-        [helper.make_tensor_value_info("c", TensorProto.FLOAT, [m, n])],
-        [helper.make_tensor("b", TensorProto.FLOAT, [k, n], np.random.rand(k * n).astype(np.float32))],
-    )
-    so = ort.SessionOptions()
-    so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
-    sess = ort.InferenceSession(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-                                .SerializeToString(), so, providers=["CPUExecutionProvider"])
-    a = np.random.rand(m, k).astype(np.float32)
-    sess.run(None, {"a": a})
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        sess.run(None, {"a": a})
-        best = min(best, time.perf_counter() - t0)
-    return 2.0 * m * k * n / best
-
-
-class DecoderMeter:
-    """Wraps the decoder session's run: time inside ONNX Runtime and the FLOPs of what it computed.
-
-    FLOPs count the matrix products (projections, FFN, LM head) and attention (scores and weighted sum,
-    over the self-attention prefix and the source) of every computed position; layer norms, softmax and
-    the like are left out (< 2%).
-    """
-
-    def __init__(self, session, cfg: dict):
-        self.run, self.cfg = session.run, cfg
-        self.seconds = {"search": 0.0, "teacher": 0.0}
-        self.flops = {"search": 0.0, "teacher": 0.0}
-        session.run = self
-
-    def __call__(self, names, feeds):
-        ids, mask = feeds["input_ids"], feeds["encoder_attention_mask"]
-        rows, t = ids.shape
-        past = next((v.shape[2] for k, v in feeds.items() if k.startswith("past_key_values") and ".decoder." in k), 0)
-        kind = "search" if t == 1 else "teacher"
-        t0 = time.perf_counter()
-        out = self.run(names, feeds)
-        self.seconds[kind] += time.perf_counter() - t0
-        c = self.cfg
-        d, ffn, layers, vocab = c["d_model"], c["decoder_ffn_dim"], c["decoder_layers"], c["vocab_size"]
-        src = mask.shape[1]
-        prefix = past + (t + 1) / 2  # mean self-attention span of the computed positions
-        per_position = layers * (6 * d * d + 2 * d * ffn + 2 * prefix * d + 2 * src * d) + d * vocab
-        cross_kv = layers * 2 * src * d * d if past == 0 else 0  # K and V of the source, on the first call only
-        self.flops[kind] += 2.0 * rows * (t * per_position + cross_kv)
-        return out
-
-
-def profile(args: argparse.Namespace) -> None:
-    """Roofline of the decoding and the scaling tables, for the quals runtime on the fp32 bundle."""
-    from quals.scorer import Scorer
-
-    cfg = json.loads((Path(args.checkpoint) / "config.json").read_text())
-    records = [json.loads(line) for line in Path(args.inputs).read_text(encoding="utf-8").splitlines()]
-    search = dict(search="hf", diversity=0.5, min_length=9, max_length=62, length_penalty=1.0)
-
-    def per_summary(scorer, recs, per_call: int = 1) -> float:
-        """Mean seconds per summary over `recs`, scored `per_call` records per `score` call."""
-        scorer.score([recs[0]["source"]], [recs[0]["summary"]])  # warm-up
-        t0 = time.perf_counter()
-        for i in range(0, len(recs), per_call):
-            chunk = recs[i : i + per_call]
-            scorer.score([r["source"] for r in chunk], [r["summary"] for r in chunk])
-        return (time.perf_counter() - t0) / len(recs)
-
-    out: dict = {"gemm_peak_flops": gemm_peak(args.threads, 2048, 2048, 2048),
-                 "lm_head_gemm_flops": gemm_peak(args.threads, args.beams, cfg["d_model"], cfg["vocab_size"])}
-    scorer = Scorer.load(args.bundle, threads=args.threads, num_beams=args.beams, num_groups=args.beams, **search)
-    meter = DecoderMeter(scorer.engine.decoder, cfg)
-    search_seconds, plain_search = [0.0], scorer._search
-
-    def timed_search(*a, **k):  # the whole search: decoder calls plus the numpy/Python work around them
-        t = time.perf_counter()
-        try:
-            return plain_search(*a, **k)
-        finally:
-            search_seconds[0] += time.perf_counter() - t
-
-    scorer._search = timed_search
-    t0 = time.perf_counter()
-    for r in records:
-        scorer.score([r["source"]], [r["summary"]])
-    out["total_seconds"] = time.perf_counter() - t0
-    out["search_seconds"] = search_seconds[0]
-    scorer._search = plain_search
-    out["decoder_seconds"], out["decoder_flops"] = dict(meter.seconds), dict(meter.flops)
-    scorer.engine.decoder.run = meter.run  # the tables below are timed without the meter
-
-    sub = records[: min(4, len(records))]
-    out["beams"] = {b: per_summary(Scorer.load(args.bundle, threads=args.threads, num_beams=b, num_groups=b,
-                                               **search), sub) for b in (10, 30, 60)}
-    limit = cfg["max_position_embeddings"] - 2
-    long_source = " ".join(r["source"] for r in records)
-    lengths = sorted({min(n, limit) for n in (128, 256, 512, 1024)})  # the model's limit stands in for longer
-    out["source_tokens"] = {}
-    for n in lengths:
-        sc = Scorer.load(args.bundle, threads=args.threads, num_beams=args.beams, num_groups=args.beams,
-                         max_source_tokens=min(n, limit), **search)
-        recs = [{"source": long_source, "summary": r["summary"]} for r in sub]
-        out["source_tokens"][n] = per_summary(sc, recs)
-    out["per_call"] = {k: per_summary(scorer, records, k) for k in (1, 4, len(records))}
-    json.dump(out, sys.stdout)
-
-
-def print_profile(p: dict) -> None:
-    search_s, search_f = p["decoder_seconds"]["search"], p["decoder_flops"]["search"]
-    peak = p["gemm_peak_flops"]
-    print(f"roofline: GEMM peak (ORT MatMul 2048^3 fp32) {peak / 1e9:.0f} GFLOP/s; "
-          f"LM-head-shaped GEMM {p['lm_head_gemm_flops'] / 1e9:.0f} GFLOP/s")
-    print(f"  search decoder calls: {search_f / 1e9:.1f} GFLOP in {search_s:.2f} s inside ONNX Runtime = "
-          f"{search_f / search_s / 1e9:.0f} GFLOP/s ({search_f / search_s / peak:.0%} of peak); "
-          f"over the whole scoring time {p['total_seconds']:.2f} s: "
-          f"{(search_f + p['decoder_flops']['teacher']) / p['total_seconds'] / peak:.0%} of peak")
-    print(f"  the search: {p['search_seconds']:.2f} s, of which {search_s / p['search_seconds']:.0%} inside ONNX "
-          "Runtime (the rest: log-softmax, top-k, beam bookkeeping, KV reordering)")
-    for label, key in (("beams (= groups)", "beams"), ("source tokens", "source_tokens"),
-                       ("summaries per call", "per_call")):
-        print(f"  mean s/summary by {label:<19}" + "  ".join(f"{k}: {v:.3f} s" for k, v in p[key].items()))
-
-
 def peak_rss_mb() -> float:
     """This process's peak RSS. VmHWM, not ru_maxrss: Linux keeps ru_maxrss across fork + exec, so a worker
     would report its parent's peak (e.g. the driver's, after an export) when that is larger."""
@@ -634,46 +369,6 @@ def main() -> None:
         report["models"][name] = bench_default(args, inputs) if name == "default" else bench_base(args, inputs)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))
-
-
-def _median(xs) -> float:
-    return statistics.median(xs) if xs else float("nan")
-
-
-def print_table(name: str, desc: str, rows: dict, beams: int) -> None:
-    ref = rows[next(iter(rows))]
-    base = _median(ref["times"])
-    print(f"\n== {name}: {desc}")
-    print(f"{'runner':<25} {'median s/summary':>17} {'x quals':>8} {'x torch':>8} {'beam-steps/s':>13} "
-          f"{'peak RSS MB':>12}  same pairs as quals")
-    torch_med = _median(rows["torch"]["times"]) if "torch" in rows else float("nan")
-    for r, row in rows.items():
-        med = _median(row["times"])
-        rate = sum(s * beams for s in row["steps"]) / sum(row["times"])
-        same = sum(a == b for a, b in zip(row["digests"], ref["digests"]))
-        print(f"{r:<25} {med:>17.3f} {med / base:>8.2f} {med / torch_med:>8.2f} {rate:>13.0f} "
-              f"{row['peak_rss_mb']:>12.0f}  {same}/{len(row['digests'])}")
-
-
-def print_fixed(rows: dict, beams: int, steps: int) -> None:
-    print(f"\n== plain beam search, {beams} beams, exactly {steps} steps, then the top 10 teacher-forced on the "
-          "source (shipped model's weights)")
-    print(f"{'runner':<17} {'generation s':>13} {'scoring s':>10} {'total s':>8} {'x ct2 total':>12} "
-          f"{'peak RSS MB':>12} {'steps':>6} {'top-10 shared':>13}  max |d sum log p| on quals fp32's hypotheses")
-    ref = rows["quals fp32"]
-    for r, row in rows.items():
-        ct2 = rows["ctranslate2 int8" if "int8" in r else "ctranslate2 fp32"]
-        gen, sc, tot = _median(row["gen"]), _median(row["score"]), _median(row["times"])
-        shared = [len({tuple(h) for h in a} & {tuple(h) for h in b}) / max(1, len(b))
-                  for a, b in zip(row["hypotheses"], ref["hypotheses"])]
-        steps_txt = "/".join(str(s) for s in sorted(set(row["steps"])))
-        diff = max(abs(a - b) for ra, rb in zip(row.get("reference_logp_sums", []), ref["logp_sums"])
-                   for a, b in zip(ra, rb)) if row.get("reference_logp_sums") else float("nan")
-        print(f"{r:<17} {gen:>13.3f} {sc:>10.3f} {tot:>8.3f} {tot / _median(ct2['times']):>12.2f} "
-              f"{row['peak_rss_mb']:>12.0f} {steps_txt:>6} {statistics.mean(shared):>13.0%}  {diff:.2g}")
-    print("(CTranslate2 masks EOS before its log-softmax while it is not allowed, transformers and quals after it: "
-          "with EOS barred, its scores are renormalised and its beams differ; the log-probs above show the model "
-          "is the same)")
 
 
 if __name__ == "__main__":

@@ -29,8 +29,8 @@ def main() -> None:
     a = p.parse_args()
     import ray
     from quals import Scorer
-    from quals.parallel import ScorerPool
-    from quals.ray import RayRunner
+    from quals.run.pool import ScorerPool
+    from quals.run.ray import RayRunner
 
     recs = [json.loads(x) for x in Path(a.data).read_text(encoding="utf-8").splitlines()[: a.records]]
     chunks = [recs[i : i + a.batch_size] for i in range(0, len(recs), a.batch_size)]

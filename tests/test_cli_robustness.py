@@ -19,8 +19,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from quals import Scorer
-from quals import cli as quals_cli
+from quals import models as quals_models
+from quals.cli import export as export_cli
 from quals.cli import main
+from quals.cli.records import read_input
 
 SMALL = ["--num-beams", "4", "--num-groups", "2", "--diversity", "0.5", "--max-length", "12", "--min-length", "0"]
 LONG = " ".join(f"Sentence number {i} says that Anna met Tom in Paris." for i in range(40))  # > 126 tokens
@@ -69,8 +71,8 @@ def test_missing_input_and_unwritable_output_are_usage_errors(bart_bundle, tmp_p
 
 def test_export_and_quantize_without_the_extra_exit_4_with_the_install_hint(tmp_path, monkeypatch):
     if importlib_has("torch"):  # the full environment: pretend a module of the extra is missing
-        monkeypatch.setattr(quals_cli, "EXPORT_MODULES", ("quals_no_such_module",))
-        monkeypatch.setattr(quals_cli, "QUANTIZE_MODULES", ("quals_no_such_module",))
+        monkeypatch.setattr(export_cli, "EXPORT_MODULES", ("quals_no_such_module",))
+        monkeypatch.setattr(export_cli, "QUANTIZE_MODULES", ("quals_no_such_module",))
     src = tmp_path / "ckpt"
     src.mkdir()
     for cmd in ("export", "quantize"):
@@ -134,16 +136,16 @@ def test_drop_text_keeps_ids_and_results_only(bart_bundle, tmp_path):
 
 
 def test_info_names_its_argument_and_stdin_at_a_terminal_is_announced(monkeypatch, capsys):
-    monkeypatch.setattr(quals_cli, "default_model", lambda: None)
+    monkeypatch.setattr(quals_models, "default_model", lambda: None)
     r = run(["info"])
-    assert r.exit_code == 2 and "no BUNDLE given" in r.stderr and "--model" not in r.stderr
+    assert r.exit_code == 2 and "no bundle given" in r.stderr and "--model" not in r.stderr
 
     class Tty(io.TextIOWrapper):
         def isatty(self):
             return True
 
     monkeypatch.setattr(sys, "stdin", Tty(io.BytesIO(b'{"source": "a", "summary": "b"}\n')))
-    assert quals_cli._read_input("-", "jsonl") == [{"source": "a", "summary": "b"}]
+    assert read_input("-", "jsonl") == [{"source": "a", "summary": "b"}]
     assert "reading records from stdin" in capsys.readouterr().err
 
 
@@ -178,7 +180,7 @@ def test_evaluate_json_is_valid_and_label_kind_is_honoured(bart_bundle, tmp_path
 
 
 def test_evaluate_one_class_writes_null_not_nan(bart_bundle, tmp_path, monkeypatch):
-    from quals import evaluate as ev
+    from quals.tasks import evaluate as ev
 
     bench = tmp_path / "b.jsonl"
     bench.write_text("".join(json.dumps({"source": "S.", "summary": f"s{i}.", "label": 1}) + "\n" for i in range(4)))

@@ -2,7 +2,7 @@ import json
 
 import numpy as np
 import pytest
-from quals.metrics import Estimate
+from quals.tasks.metrics import Estimate
 from quals.train import compare
 
 
@@ -66,7 +66,7 @@ def test_stored_baseline_must_be_of_the_current_bundle(tmp_path, bart_bundle, ca
 
 
 def test_paired_auc_differences(tmp_path):
-    from quals.metrics import roc_auc
+    from quals.tasks.metrics import roc_auc
 
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 2, 60).astype(float)

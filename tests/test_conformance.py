@@ -8,9 +8,9 @@ import json
 import pytest
 from click.testing import CliRunner
 from quals.cli import main
-from quals.conformance import CASES, FORMAT, FORMAT_VERSION, compare, vectors
 from quals.scorer import Scorer
 from quals.search import SEARCHES
+from quals.tasks.conformance import CASES, FORMAT, FORMAT_VERSION, compare, vectors
 
 
 @pytest.fixture(scope="module")

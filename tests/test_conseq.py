@@ -7,8 +7,8 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from quals import conseq as cq
 from quals.cli import main
+from quals.tasks import conseq as cq
 
 SMALL = ["--num-beams", "4", "--num-groups", "2", "--diversity", "0.5", "--max-length", "12", "--min-length", "0"]
 
@@ -37,7 +37,7 @@ RECORDS = [
 
 
 def test_selection_follows_the_authors_rules():
-    sel = cq.select(RECORDS, 0.3, 0.3)
+    sel = cq.select_documents(RECORDS, 0.3, 0.3)
     assert sel.k_neg == sel.k_pos == 3  # round(0.3 * 10): N counts every document, as theirs does
     # Ascending worst candidate: d3 -4.0, d0 -3.0, d4 -3.0 (tie: input order), d9 -2.9, ...
     assert sel.neg == {3: 0, 0: 1, 4: 0}
@@ -45,7 +45,7 @@ def test_selection_follows_the_authors_rules():
     # Descending reference: d2 0.9, d9 0.8, d5 0.7, d0 0.5, ...; d3 (no score) never
     assert sel.pos == [2, 9, 5] and sel.threshold_pos == 0.7
     assert sel.used == []  # no document is in both with these ratios
-    sel = cq.select(RECORDS, 0.5, 0.5)
+    sel = cq.select_documents(RECORDS, 0.5, 0.5)
     assert set(sel.neg) == {3, 0, 4, 9, 5} and sel.pos == [2, 9, 5, 0, 8]
     assert sel.used == [0, 5, 9]  # in input order
     c = sel.counts
@@ -54,15 +54,15 @@ def test_selection_follows_the_authors_rules():
 
 
 def test_separate_sets_and_ratio_checks():
-    sel = cq.select(RECORDS, 0.3, 0.3, intersect=False)
+    sel = cq.select_documents(RECORDS, 0.3, 0.3, intersect=False)
     assert sel.used == [0, 2, 3, 4, 5, 9]
     with pytest.raises(Exception, match="between 0 and 1"):
-        cq.select(RECORDS, 1.5, 0.3)
+        cq.select_documents(RECORDS, 1.5, 0.3)
 
 
 def test_more_ratio_than_scored_documents_never_selects_a_document_without_a_score():
     recs = [doc(0, 0.1, [None]), doc(1, None, [-1.0]), doc(2, 0.2, [-2.0])]
-    sel = cq.select(recs, 1.0, 1.0)
+    sel = cq.select_documents(recs, 1.0, 1.0)
     assert sel.k_neg == 3 and set(sel.neg) == {1, 2} and sel.pos == [2, 0] and sel.used == [2]
 
 

@@ -73,7 +73,7 @@ def test_kv_cache_steps_equal_full_pass_with_reordering(any_bundle):
 def _full_logp(engine, enc, dec_in):
     from quals.engine import log_softmax
 
-    return log_softmax(engine._run_full(enc, dec_in)["logits"])
+    return log_softmax(engine.run_full(enc, dec_in)["logits"])
 
 
 @pytest.mark.parametrize("search", ["fairseq", "hf"])
@@ -114,7 +114,7 @@ def test_a_first_step_of_identical_rows_runs_one_row_with_the_same_numbers(kind,
     state = engine.start(enc, n)
     first = state(np.full(n, start), None)
     assert state.held == 1 and first.shape == (n, m.onnx.vocab_size)
-    full = engine._run_full(enc, np.full((n, 1), start), ["logits"])["logits"][:, -1, :]
+    full = engine.run_full(enc, np.full((n, 1), start), ["logits"])["logits"][:, -1, :]
     ref = full - full.max(-1, keepdims=True)
     ref = ref - np.log(np.exp(ref).sum(-1, keepdims=True))
     assert np.array_equal(first[0], first[n - 1]) and np.abs(first - ref).max() < 1e-5
@@ -128,7 +128,7 @@ def test_a_first_step_of_identical_rows_runs_one_row_with_the_same_numbers(kind,
         tokens = rng.integers(5, m.onnx.vocab_size, size=step_rows)
         got = state(tokens, parents)
         prefixes = [prefixes[p] + [int(t)] for p, t in zip(parents, tokens)]
-        logits = engine._run_full(enc, np.array(prefixes), ["logits"])["logits"][:, -1, :]
+        logits = engine.run_full(enc, np.array(prefixes), ["logits"])["logits"][:, -1, :]
         want = logits - logits.max(-1, keepdims=True)
         want = want - np.log(np.exp(want).sum(-1, keepdims=True))
         assert state.held == step_rows and np.abs(got - want).max() < 1e-4

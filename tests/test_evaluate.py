@@ -8,11 +8,11 @@ import re
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from quals import evaluate as ev
-from quals import metrics
 from quals.cli import main
 from quals.errors import InputError
 from quals.search import Hypothesis
+from quals.tasks import evaluate as ev
+from quals.tasks import metrics
 
 SMALL = ["--num-beams", "4", "--num-groups", "2", "--diversity", "0.5", "--max-length", "12", "--min-length", "0"]
 
@@ -122,7 +122,7 @@ def test_variants_from_one_pass_equal_separate_runs(bart_bundle):
         m, c = scorer.manifest, scorer.codec
         toks = tuple(c.text_ids("Who built it?") + [m.separator.id] + c.text_ids("Anna") + [m.tokens.eos])
         hyp = Hypothesis(toks, tuple(-0.5 - 0.1 * i for i in range(len(toks))), -1.0, True)
-        scorer._search = lambda enc, opts: [hyp]
+        scorer.search = lambda enc, opts: [hyp]
         return scorer
 
     recs = [ev.Record("b", 0, "0", "Anna built a bridge in Paris.", "Anna built a bridge.", 1.0, "all")]

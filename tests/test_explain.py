@@ -58,7 +58,7 @@ def test_page_data_equals_score_details(tmp_path):
 
 def test_api_returns_the_structure_and_files_get_an_index(tmp_path):
     from quals import Scorer
-    from quals.explain import explain
+    from quals.tasks.explain import explain
 
     scorer = Scorer.load(DEFAULT, num_beams=8, num_groups=4, max_length=30, min_length=4)
     e = explain(scorer, SOURCE, SUMMARY)

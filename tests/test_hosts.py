@@ -15,9 +15,9 @@ from pathlib import Path
 import onnxruntime
 import pytest
 from conftest import KINDS, ROOT, _bundle
-from quals.cli import default_model
-from quals.conformance import vectors
+from quals.models import default_model
 from quals.scorer import Scorer
+from quals.tasks.conformance import vectors
 
 HOSTS = ("java", "csharp")
 SKIPPED = 77

@@ -7,7 +7,7 @@ import io
 import json
 
 import pytest
-from quals.io import BadRecord, RecordWriter, UnwritableRecord, guess_format, read_records
+from quals.tasks.io import BadRecord, RecordWriter, UnwritableRecord, guess_format, read_records
 
 
 def read(data: bytes, fmt: str):

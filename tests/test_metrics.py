@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from quals import metrics
+from quals.tasks import metrics
 
 
 def test_hand_checked_values():

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from quals import Scorer
 from quals.cli import main
-from quals.parallel import ScorerPool, WorkerError, threads_per_worker
+from quals.run.pool import ScorerPool, WorkerError, threads_per_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "models" / "default"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quals.qa import answer_in_summary, parse, select
+from quals.qa import answer_in_summary, parse, select_pairs
 from quals.search import Hypothesis
 
 SEP, EOS = 9, 2
@@ -53,7 +53,7 @@ def test_selection_groups_answers_case_insensitively_and_drops_repeated_question
     d = pair([1, 5], [8], -1.5)  # " Paris"
     e = pair([1, 5], [6, 7], -0.5)  # "Anna," is a different answer
     f = pair([12, 5], [11], -4.0)  # "WHO?" -> "ANNA": same answer and same question as a, up to case
-    got = select([a, b, c, d, e, f], max_pairs=10)
+    got = select_pairs([a, b, c, d, e, f], max_pairs=10)
     # round 1: one per answer in score order: "anna," (-0.5), "anna" (-1.0), " paris" (-1.5);
     # round 2: "anna" -> b; round 3: "anna" -> c is a duplicate question, nothing added -> stop
     # (f, the same pair in upper case, is never reached).
@@ -69,16 +69,16 @@ def test_selection_cap_is_checked_between_rounds_so_it_overshoots():
     WORDS.update({i: f" w{i}" for i in range(100, 113)})
     pairs = [pair([1, 5], [100 + i], -float(i)) for i in range(13)]  # 13 distinct answers
     pairs += [pair([1, 3, 5], [100 + i], -20.0 - i) for i in range(13)]
-    got = select(pairs, max_pairs=10)
+    got = select_pairs(pairs, max_pairs=10)
     assert len(got) == 13  # the first round keeps every distinct answer
-    got = select(pairs[:6] + pairs[13:19], max_pairs=10)
+    got = select_pairs(pairs[:6] + pairs[13:19], max_pairs=10)
     assert len(got) == 12  # 6 after round 1 (< 10), round 2 adds 6 more: 12 > 10
 
 
 def test_selection_orders_by_summed_score_not_normalised():
     long_good_mean = pair([1, 3, 4, 5], [6], -4.0)  # mean -0.67, sum -4
     short = pair([1], [8], -3.0)  # mean -1, sum -3: ranked first by sum
-    got = select([long_good_mean, short], max_pairs=1)
+    got = select_pairs([long_good_mean, short], max_pairs=1)
     assert got[0].answer == " Paris"
 
 
@@ -86,13 +86,13 @@ def test_case_variants_of_a_question_are_duplicates_within_an_answer():
     a = pair([1, 5], [6], -1.0)  # "Who?" -> "Anna"
     f = pair([12, 5], [11], -2.0)  # "WHO?" -> "ANNA"
     g = pair([1, 3, 5], [11], -3.0)  # "Who built?" -> "ANNA"
-    got = select([a, f, g], max_pairs=10)
+    got = select_pairs([a, f, g], max_pairs=10)
     # one answer group; round 2 pops f, a duplicate question up to case, adds nothing, and so ends the
     # selection before g is reached (the authors' `keep_adding` rule)
     assert [(p.question, p.answer) for p in got] == [("Who?", "Anna")]
     g_better = pair([1, 3, 5], [11], -1.5)  # popped before f: added, then f ends the selection
     expected = [("Who?", "Anna"), ("Who built?", "ANNA")]
-    assert [(p.question, p.answer) for p in select([a, f, g_better], max_pairs=10)] == expected
+    assert [(p.question, p.answer) for p in select_pairs([a, f, g_better], max_pairs=10)] == expected
 
 
 def test_span_check_accepts_the_tokenizer_view_of_the_summary():

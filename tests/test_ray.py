@@ -62,7 +62,7 @@ def test_score_engine_ray_equals_local(local_ray, tmp_path):
 
 def test_score_dataset_api_maps_rows_to_results(local_ray):
     from quals import Scorer
-    from quals.ray import result_from_row, score_dataset
+    from quals.run.ray import result_from_row, score_dataset
 
     ds = local_ray.data.from_items([{"source": r["source"], "summary": r["summary"], "id": r["id"]}
                                     for r in RECORDS])

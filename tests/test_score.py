@@ -22,7 +22,7 @@ def _injected_scorer(bundle, variant):
         toks = tuple(c.text_ids(q) + [m.separator.id] + c.text_ids(a) + [m.tokens.eos])
         scores = tuple(float(x) for x in -rng.uniform(0.1, 3.0, size=len(toks)))
         hyps.append(Hypothesis(toks, scores, sum(scores) / len(toks), True))
-    scorer._search = lambda enc, opts: list(hyps)
+    scorer.search = lambda enc, opts: list(hyps)
     return scorer, hyps
 
 

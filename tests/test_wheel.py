@@ -50,8 +50,13 @@ def test_wheel_ships_the_default_model_and_scores_from_any_folder(tmp_path):
     from quals import Scorer
 
     assert Scorer.load(ROOT / "models" / "default").signature().split("|")[1] in r.stderr
-    where = _run([str(py), "-c", "from quals.cli import default_model; print(default_model())"], cwd=elsewhere,
+    where = _run([str(py), "-c", "from quals.models import default_model; print(default_model())"], cwd=elsewhere,
                  env=env).stdout.strip()
     assert Path(where).is_relative_to(env_dir) and not Path(where).is_relative_to(ROOT)
+    # The README's Python example, from any folder: Scorer.load() with no path is the shipped model.
+    api = _run([str(py), "-c", "from quals import Scorer; s = Scorer.load(); r = s.score_one("
+                f"{src!r}, 'Anna Smith built a bridge in Paris.'); print(s.signature(), r.quals, r.status)"],
+               cwd=elsewhere, env=env).stdout.split()
+    assert api[0] in r.stderr and api[2] == "ok" and abs(float(api[1]) - rec["quals"]) < 1e-9
     no_torch = subprocess.run([str(py), "-c", "import torch"], cwd=elsewhere, env=env, capture_output=True)
     assert no_torch.returncode != 0  # the runtime's install pulls no PyTorch

@@ -1,18 +1,11 @@
 #!/usr/bin/env bash
-# Build the C# host from source into build/hosts/csharp/, replay the given conformance vectors through it,
-# then run the memory check. Exit 0 only when everything passes; 77 when the toolchain is missing.
+# Build the C# host from source into build/hosts/csharp/ (build.sh), replay the given conformance vectors
+# through it, then run the memory check. Exit 0 only when everything passes; 77 when the toolchain is missing.
 #   hosts/csharp/run-tests.sh [--bundle NAME=PATH]... [--ort LIB] [--no-memcheck] VECTORS_JSON...
 set -u
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-out="$repo/build/hosts/csharp"
-
-for tool in mcs mono; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-        echo "run-tests.sh: '$tool' not found; install Mono (apt-get install -y --no-install-recommends mono-devel) to build and test the C# host" >&2
-        exit 77
-    fi
-done
+out="${QUALS_CSHARP_BUILD:-$repo/build/hosts/csharp}"
 
 conf_args=()
 bart="$repo/build/test-bundles/v7/bundle-bart"  # the memory check's bundle: the tiny BART, as --bundle bart=PATH names it
@@ -29,14 +22,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-mkdir -p "$out"
-mapfile -t sources < <(find "$here/src" "$here/cli" -name '*.cs' | sort)
-echo "building $out/quals-csharp.exe from ${#sources[@]} files" >&2
-if ! mcs -langversion:7 -unsafe -optimize+ -nologo -warn:4 -out:"$out/quals-csharp.exe" "${sources[@]}" > "$out/build.log" 2>&1; then
-    cat "$out/build.log" >&2
-    echo "run-tests.sh: build failed" >&2
-    exit 1
-fi
+QUALS_CSHARP_BUILD="$out" "$here/build.sh" || exit $?   # 77 when mono/mcs is missing
 
 status=0
 cd "$repo"

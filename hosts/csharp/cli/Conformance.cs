@@ -102,7 +102,7 @@ namespace Quals.Cli
             var b = doc.Obj("bundle");
             string name = b.Str("name");
             string bundlePath = overrides.ContainsKey(name) ? overrides[name] : Path.Combine(repo, b.Str("path"));
-            using (var q = QualsScorer.Load(bundlePath, ortLib, threads: 1))
+            using (var q = Scorer.Load(bundlePath, ortLib, threads: 1))
             {
                 Eq("$.bundle.digest", q.Bundle.Digest, b.Str("digest"));
                 var toks = doc.Arr("tokenization");
@@ -147,7 +147,7 @@ namespace Quals.Cli
             return failures.Count == 0;
         }
 
-        void CheckEncoded(string path, QualsScorer q, string text, object expected)
+        void CheckEncoded(string path, Scorer q, string text, object expected)
         {
             string s = Unicode.PyStrip(text);
             if (expected == null) { Eq(path, s.Length == 0 ? "null" : "non-null", "null"); return; }
@@ -159,7 +159,7 @@ namespace Quals.Cli
             Eq(path + ".truncated", enc.Truncated, (bool)e.Get("truncated"));
         }
 
-        void CheckRun(string path, QualsScorer q, JsonObject c, JsonObject run)
+        void CheckRun(string path, Scorer q, JsonObject c, JsonObject run)
         {
             var o = run.Obj("options");
             var ov = new OptionOverrides
@@ -175,7 +175,7 @@ namespace Quals.Cli
                 MaxSourceTokens = (int)Json.ToLong(o.Get("max_source_tokens")),
             };
             path += "[" + ov.Search + "]";
-            var opts = QualsScorer.DefaultOptions(q.Manifest, ov);
+            var opts = Scorer.DefaultOptions(q.Manifest, ov);
             var r = q.Score(c.Str("source"), c.Str("summary"), opts);
             int before = failures.Count;
 

@@ -1,4 +1,4 @@
-// The model bundle and its manifest quals.json (runtime/bundle.py): every file listed with its sha256;
+// The model bundle and its manifest quals.json (runtime/quals/bundle.py): every file listed with its sha256;
 // a missing or modified file is refused with a message naming it.
 using System;
 using System.Collections.Generic;

@@ -1,4 +1,4 @@
-// ONNX sessions and the two decoder passes QUALS needs (runtime/engine.py):
+// ONNX sessions and the two decoder passes QUALS needs (runtime/quals/engine.py):
 // * DecoderState.Step: one incremental step with the KV cache, for the searches. The cross-attention KV
 //   comes out of step 0 and is reused as is by every later step; only the self-attention KV is gathered
 //   by parent row, in native memory.
@@ -28,7 +28,7 @@ namespace Quals
         readonly HashSet<string> decInputs, pastInputs;
         public readonly bool Merged;
         public readonly int Layers, Heads, HeadDim;
-        public const long LogitsBudget = 8L << 20; // logits per teacher-forcing call, as runtime/engine.py
+        public const long LogitsBudget = 8L << 20; // logits per teacher-forcing call, as runtime/quals/engine.py
         internal string MergedFlagName { get { return m.UseCacheBranch; } }
 
         public Engine(Bundle bundle, IOrtBackend backend, int threads)

@@ -1,4 +1,4 @@
-// Typed errors, as runtime/errors.py: the library throws, only the CLI turns them into messages.
+// Typed errors, as runtime/quals/errors.py: the library throws, only the CLI turns them into messages.
 using System;
 
 namespace Quals

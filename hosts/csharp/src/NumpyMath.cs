@@ -188,7 +188,7 @@ namespace Quals
         // The inlined multiply-adds above round once through double: wrong only when the double result is
         // exactly a float midpoint (probability ~2^-29 per operation). Exp() (with Fma) is the fully exact form.
 
-        /// <summary>log_softmax of one row, as runtime/engine.py: x - max, exp, pairwise sum, log, subtract.
+        /// <summary>log_softmax of one row, as runtime/quals/engine.py: x - max, exp, pairwise sum, log, subtract.
         /// scratch must hold n floats.</summary>
         public static void LogSoftmax(float* x, int n, float* output, float* scratch)
         {

@@ -1,4 +1,4 @@
-// From generated sequences to QA pairs (runtime/qa.py): parse at the separator, the answer-span test,
+// From generated sequences to QA pairs (runtime/quals/qa.py): parse at the separator, the answer-span test,
 // and the authors' round-robin selection over distinct answers.
 using System;
 using System.Collections.Generic;

@@ -1,4 +1,4 @@
-// The QUALS score from per-token log-probs (runtime/score.py): S_x - S_y per pair, averaged over pairs.
+// The QUALS score from per-token log-probs (runtime/quals/score.py): S_x - S_y per pair, averaged over pairs.
 using System.Collections.Generic;
 
 namespace Quals

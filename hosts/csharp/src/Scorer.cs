@@ -1,4 +1,4 @@
-// QualsScorer: load a bundle once, then score (source, summary) records (runtime/scorer.py).
+// Scorer: load a bundle once, then score (source, summary) records (runtime/quals/scorer.py).
 // Per record: encode the summary, diverse beam search, parse and select QA pairs, teacher-force them on
 // the summary and on the source, then the score. A record that cannot be scored gets status "error".
 using System;
@@ -30,17 +30,12 @@ namespace Quals
         }
     }
 
-    /// <summary>Overrides of the manifest's defaults; null fields keep the default (scorer.py default_options).</summary>
+    /// <summary>Overrides of the manifest's defaults; null fields keep the default (runtime/quals/options.py default_options).</summary>
     public sealed class OptionOverrides
     {
         public string Search, Variant;
         public int? NumBeams, NumGroups, MinLength, MaxLength, MaxPairs, MaxSourceTokens;
         public double? Diversity, LengthPenalty;
-    }
-
-    public sealed class Encoded
-    {
-        public int[] Ids; public int NTextTokens; public bool Truncated;
     }
 
     public sealed class Result
@@ -90,7 +85,7 @@ namespace Quals
         }
     }
 
-    public sealed class QualsScorer : IDisposable
+    public sealed class Scorer : IDisposable
     {
         public readonly Bundle Bundle;
         public readonly Manifest Manifest;
@@ -98,16 +93,17 @@ namespace Quals
         readonly IOrtBackend ort;
         readonly bool ownsBackend;
         readonly Engine engine;
-        readonly Tokenizer tokenizer;
+        /// <summary>Text to encoder ids and back (Python's Scorer.codec).</summary>
+        public readonly TextCodec Codec;
         readonly HashSet<int> ignore;
 
-        public QualsScorer(Bundle bundle, IOrtBackend backend, bool ownsBackend, int threads, QualsOptions options)
+        public Scorer(Bundle bundle, IOrtBackend backend, bool ownsBackend, int threads, QualsOptions options)
         {
             Bundle = bundle;
             Manifest = bundle.Manifest;
             ort = backend;
             this.ownsBackend = ownsBackend;
-            tokenizer = Tokenizer.FromFile(bundle.File("tokenizer"));
+            Codec = new TextCodec(Tokenizer.FromFile(bundle.File("tokenizer")), Manifest);
             Options = options ?? DefaultOptions(Manifest, null);
             Options.Validate();
             engine = new Engine(bundle, backend, threads);
@@ -117,13 +113,13 @@ namespace Quals
 
         /// <summary>Load a bundle (sha256-verified) with ONNX Runtime's C library from ortLibraryPath, else
         /// $QUALS_ONNXRUNTIME_LIB, else the onnxruntime Python wheel. threads: intra-op threads (0: ORT default).</summary>
-        public static QualsScorer Load(string bundlePath, string ortLibraryPath = null, int threads = 0, OptionOverrides overrides = null, bool verify = true)
+        public static Scorer Load(string bundlePath, string ortLibraryPath = null, int threads = 0, OptionOverrides overrides = null, bool verify = true)
         {
             var bundle = Bundle.Load(bundlePath, verify);
             var options = DefaultOptions(bundle.Manifest, overrides);
             options.Validate();
             var backend = new OrtCApiBackend(OrtLibrary.Locate(ortLibraryPath, bundlePath));
-            try { return new QualsScorer(bundle, backend, true, threads, options); }
+            try { return new Scorer(bundle, backend, true, threads, options); }
             catch { backend.Dispose(); throw; }
         }
 
@@ -133,7 +129,7 @@ namespace Quals
             if (ownsBackend) ort.Dispose();
         }
 
-        // ---- options (scorer.py search_defaults / default_options) ----
+        // ---- options (runtime/quals/options.py search_defaults / default_options) ----
         public static SearchOptions SearchDefaults(JsonObject defaults, string search)
         {
             string name = search ?? defaults.Str("search") ?? "hf";
@@ -184,21 +180,10 @@ namespace Quals
             return o;
         }
 
-        // ---- text ----
-        public List<int> TextIds(string text) { return tokenizer.Encode(text); }
-        public string Decode(IList<int> ids) { return tokenizer.Decode(ids, true); }
-
-        /// <summary>Encoder input ids of (stripped) text: its first max_tokens text tokens, specials per manifest.</summary>
-        public Encoded Encode(string text, int? maxTokens)
-        {
-            int limit = maxTokens ?? Manifest.MaxSourceTokens;
-            var ids = TextIds(text);
-            var outp = new List<int>();
-            if (Manifest.PrependBos && Manifest.Tokens.Bos.HasValue) outp.Add(Manifest.Tokens.Bos.Value);
-            for (int i = 0; i < Math.Min(limit, ids.Count); i++) outp.Add(ids[i]);
-            if (Manifest.AppendEos) outp.Add(Manifest.Tokens.Eos);
-            return new Encoded { Ids = outp.ToArray(), NTextTokens = ids.Count, Truncated = ids.Count > limit };
-        }
+        // ---- text (TextCodec) ----
+        public List<int> TextIds(string text) { return Codec.TextIds(text); }
+        public string Decode(IList<int> ids) { return Codec.Decode(ids); }
+        public Encoded Encode(string text, int? maxTokens) { return Codec.Encode(text, maxTokens); }
 
         // ---- generation ----
         List<Hypothesis> RunSearch(EncoderOutput enc, SearchOptions so)
@@ -240,7 +225,7 @@ namespace Quals
                 using (var enc = engine.Encode(summ.Ids))
                 {
                     r.Hypotheses = RunSearch(enc, o.Search);
-                    string view = Decode(TextIds(summary));
+                    string view = Codec.Roundtrip(summary);
                     foreach (var h in r.Hypotheses)
                     {
                         var p = QaPairs.Parse(h, Manifest.SeparatorId, Manifest.Tokens.Eos, Decode);
@@ -280,7 +265,7 @@ namespace Quals
             return new Result { Quals = null, Status = Result.ErrorStatus, Error = message, Variant = o.Variant };
         }
 
-        /// <summary>Every knob that changes the number, sacrebleu style (scorer.py signature).</summary>
+        /// <summary>Every knob that changes the number, sacrebleu style (runtime/quals/signature.py).</summary>
         public string Signature()
         {
             var s = Options.Search;

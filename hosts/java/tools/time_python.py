@@ -9,7 +9,7 @@ import statistics
 import sys
 import time
 
-from quals.scorer import Scorer
+from quals import Scorer
 
 
 def main():

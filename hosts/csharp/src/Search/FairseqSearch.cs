@@ -1,4 +1,4 @@
-// fairseq 0.9's SequenceGenerator + DiverseBeamSearch (Hamming diversity), as runtime/search/fairseq.py,
+// fairseq 0.9's SequenceGenerator + DiverseBeamSearch (Hamming diversity), as runtime/quals/search/fairseq.py,
 // in float32 step for step. Units: min_length/max_length count generated tokens before EOS; EOS is forced
 // at max_length.
 using System;

@@ -1,4 +1,4 @@
-// transformers 4.53-4.56 group beam search (_group_beam_search + BeamSearchScorer), as runtime/search/hf.py:
+// transformers 4.53-4.56 group beam search (_group_beam_search + BeamSearchScorer), as runtime/quals/search/hf.py:
 // the Hamming penalty counts tokens earlier groups selected at this step; each group keeps its own finished
 // list, merged and sorted at the end; max_length/min_length count the decoder start token; no forced EOS.
 using System;

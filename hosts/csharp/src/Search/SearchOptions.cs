@@ -1,4 +1,4 @@
-// What every search shares (runtime/search/base.py): options, hypotheses, the step function, top-k.
+// What every search shares (runtime/quals/search/base.py): options, hypotheses, the step function, top-k.
 using System;
 using System.Collections.Generic;
 
@@ -69,7 +69,7 @@ namespace Quals.Search
     }
 
     /// <summary>Streaming top-k: offer (value, index) pairs in increasing index order; keeps the k largest,
-    /// descending, ties by the lower index (runtime/search/base.py top_k).</summary>
+    /// descending, ties by the lower index (runtime/quals/search/base.py top_k).</summary>
     public sealed class TopKStream
     {
         public readonly float[] Values;

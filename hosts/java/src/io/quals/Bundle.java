@@ -25,7 +25,7 @@ public final class Bundle {
     }
 
     /**
-     * Reads and checks a bundle as runtime/bundle.py::load_bundle does: every file the manifest lists must
+     * Reads and checks a bundle as runtime/quals/bundle.py::load_bundle does: every file the manifest lists must
      * exist and (when verify) match its sha256, so a partly copied or edited bundle is refused with a
      * message naming the file.
      */

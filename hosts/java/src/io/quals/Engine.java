@@ -11,7 +11,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The ONNX sessions and the two decoder passes QUALS needs (runtime/engine.py): the incremental step with
+ * The ONNX sessions and the two decoder passes QUALS needs (runtime/quals/engine.py): the incremental step with
  * the KV cache for the searches ({@link DecoderState}) and teacher-forced per-token log-probs for rescoring.
  * Works with Optimum's merged decoder (use_cache_branch) or the split pair.
  */

@@ -6,7 +6,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** quals.json, the bundle manifest (format_version 1), as runtime/bundle.py reads it. */
+/** quals.json, the bundle manifest (format_version 1), as runtime/quals/bundle.py reads it. */
 public final class Manifest {
     public static final String NAME = "quals.json";
     public static final String FORMAT = "quals-bundle";

@@ -1,7 +1,8 @@
 package io.quals;
 
 /**
- * One selected QA pair with everything its score comes from (runtime/score.py, spec §6), float64.
+ * One selected QA pair with everything its score comes from (runtime/quals/score.py; docs/hosts.md, section 4,
+ * step 7), float64.
  * S_x = mean log p(z_t | source); S_y = mean search score ("paper") or mean log p(z_t | summary) ("clean");
  * value = S_x - S_y; "ans_lm" sums log p(z_t | source) - search score over the answer tokens instead.
  */

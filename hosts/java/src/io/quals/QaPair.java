@@ -10,8 +10,9 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * From generated sequences to the QA pairs QUALS scores (runtime/qa.py, spec §4): split at the separator,
- * keep answers that are a lower-cased substring of the summary, then the authors' round-robin selection.
+ * From generated sequences to the QA pairs QUALS scores (runtime/quals/qa.py; docs/hosts.md, section 4,
+ * steps 3-5): split at the separator, keep answers that are a lower-cased substring of the summary, then the
+ * authors' round-robin selection.
  */
 public final class QaPair {
     public final String question, answer;

@@ -3,7 +3,7 @@ package io.quals;
 import io.quals.tokenizer.Tokenizer;
 
 /**
- * Text to encoder input ids by the manifest's rules, never the tokenizer's post-processor (runtime/text.py):
+ * Text to encoder input ids by the manifest's rules, never the tokenizer's post-processor (runtime/quals/text.py):
  * the first max_source_tokens text tokens, with BOS/EOS added as the manifest says.
  */
 public final class TextCodec {

@@ -2,7 +2,7 @@ package io.quals.ort;
 
 // NOT COMPILED BY build.sh: it needs the official ONNX Runtime jar (com.microsoft.onnxruntime:onnxruntime),
 // which this repository cannot fetch. To use it, put the jar on the class path, compile this file with the
-// sources in ../../../../src, and pass an instance to Quals.load(bundle, backend, threads). See README.md.
+// sources in ../../../../src, and pass an instance to Scorer.load(bundle, backend, threads). See README.md.
 
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;

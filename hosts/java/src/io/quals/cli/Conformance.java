@@ -1,8 +1,8 @@
 package io.quals.cli;
 
-import io.quals.Options;
+import io.quals.QualsOptions;
 import io.quals.PairScore;
-import io.quals.Quals;
+import io.quals.Scorer;
 import io.quals.Result;
 import io.quals.TextCodec;
 import io.quals.json.Json;
@@ -18,7 +18,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Replays conformance vectors (runtime/conformance.py) through this host and reports every difference.
+ * Replays conformance vectors (runtime/quals/tasks/conformance.py) through this host and reports every difference.
  *
  * <p>Usage: Conformance [--root DIR] [--bundle NAME=PATH]... [--ort LIB] VECTORS_JSON...
  * Tokenizer and decoding vectors must match exactly; for each case and run: encoder ids, hypothesis tokens,
@@ -67,7 +67,7 @@ public final class Conformance {
         Map<String, Object> tol = Json.obj(doc.get("tolerance"));
         tolLogprob = ((Number) tol.get("logprob")).doubleValue();
         tolQuals = ((Number) tol.get("quals")).doubleValue();
-        try (Quals q = Quals.load(bundle, ort, 1)) {
+        try (Scorer q = Scorer.load(bundle, ort, 1)) {
             String digest = q.bundle.digest();
             if (!digest.equals(b.get("digest")))
                 diff("$.bundle.digest", digest, b.get("digest")); // vectors made from another bundle
@@ -101,18 +101,18 @@ public final class Conformance {
         return diffs.isEmpty();
     }
 
-    private void checkCase(Quals q, Map<String, Object> c, String path) {
+    private void checkCase(Scorer q, Map<String, Object> c, String path) {
         String source = (String) c.get("source"), summary = (String) c.get("summary");
         path += "(" + c.get("name") + ")";
         Map<String, Object> encoded = Json.obj(c.get("encoded"));
-        Options dflt = q.options();
+        QualsOptions dflt = q.options();
         encodedEquals(path + ".encoded.source", q.encodeForModel(source, dflt), encoded.get("source"));
         encodedEquals(path + ".encoded.summary", q.encodeForModel(summary, dflt), encoded.get("summary"));
         List<Object> runs = Json.arr(c.get("runs"));
         for (int r = 0; r < runs.size(); r++) {
             Map<String, Object> run = Json.obj(runs.get(r));
             String rp = path + ".runs[" + r + "]";
-            Options o = q.options(Json.obj(run.get("options")));
+            QualsOptions o = q.options(Json.obj(run.get("options")));
             Result res = q.score(source, summary, o);
             checked++;
             checkRun(res, run, rp);

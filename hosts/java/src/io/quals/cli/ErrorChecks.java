@@ -1,6 +1,6 @@
 package io.quals.cli;
 
-import io.quals.Quals;
+import io.quals.Scorer;
 import io.quals.QualsException;
 import io.quals.Result;
 import io.quals.json.Json;
@@ -38,7 +38,7 @@ public final class ErrorChecks {
                 editTokenizer(d, t -> Json.obj(t.get("model")).put("type", "WordLevel"));
             }), "unsupported tokenizer model 'WordLevel'");
             expectLoadError("no bundle", tmp.resolve("nonexistent"), "model bundle not found");
-            try (Quals q = Quals.load(bundle, (Path) null, 1)) {
+            try (Scorer q = Scorer.load(bundle, (Path) null, 1)) {
                 expectStatus(q.score("A source text.", "  \n\t"), "summary is empty");
                 expectStatus(q.score(" ", "A summary."), "source is empty");
                 expectStatus(q.score(null, "A summary."), "source and summary must be strings");
@@ -54,7 +54,7 @@ public final class ErrorChecks {
 
     private static void expectLoadError(String what, Path dir, String fragment) {
         try {
-            Quals.load(dir, (Path) null, 1).close();
+            Scorer.load(dir, (Path) null, 1).close();
             fail(what + ": loaded without error");
         } catch (QualsException e) {
             if (!e.getMessage().contains(fragment)) fail(what + ": message '" + e.getMessage() + "' lacks '" + fragment + "'");

@@ -1,7 +1,7 @@
 package io.quals.cli;
 
-import io.quals.Options;
-import io.quals.Quals;
+import io.quals.QualsOptions;
+import io.quals.Scorer;
 import io.quals.QualsException;
 import io.quals.Result;
 import io.quals.json.Json;
@@ -52,7 +52,7 @@ public final class Main {
                 case "--limit": limit = Integer.parseInt(v); break;
                 default: {
                     String key = a.substring(2).replace('-', '_');
-                    if (!Options.SEARCH_FIELDS.contains(key) && !Options.OPTION_FIELDS.contains(key)) usage("unknown option " + a);
+                    if (!QualsOptions.SEARCH_FIELDS.contains(key) && !QualsOptions.OPTION_FIELDS.contains(key)) usage("unknown option " + a);
                     overrides.put(key, v);
                 }
             }
@@ -60,10 +60,10 @@ public final class Main {
         if (input == null) usage("no input file");
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
         long t0 = System.nanoTime();
-        Quals q;
-        Options o;
+        Scorer q;
+        QualsOptions o;
         try {
-            q = Quals.load(model, ort, threads);
+            q = Scorer.load(model, ort, threads);
             o = q.options(overrides);
         } catch (QualsException | io.quals.ort.OrtException e) {
             System.err.println("error: " + e.getMessage());

@@ -1,6 +1,6 @@
 package io.quals.cli;
 
-import io.quals.Quals;
+import io.quals.Scorer;
 import io.quals.Result;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,7 +29,7 @@ public final class MemoryCheck {
         long rssBase = 0;
         int base = Math.max(1, n / 2);
         int ok = 0;
-        try (Quals q = Quals.load(bundle, (Path) null, 1)) {
+        try (Scorer q = Scorer.load(bundle, (Path) null, 1)) {
             for (int i = 1; i <= n; i++) {
                 String[] p = PAIRS[i % PAIRS.length];
                 Result r = q.score(p[0], p[1]);

@@ -5,7 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * fairseq 0.9's SequenceGenerator + DiverseBeamSearch (Hamming diversity), as runtime/search/fairseq.py.
+ * fairseq 0.9's SequenceGenerator + DiverseBeamSearch (Hamming diversity), as runtime/quals/search/fairseq.py.
  *
  * <p>Per step t = 0..max_length: pad is never chosen; at t == max_length only EOS is allowed, before
  * min_length EOS is forbidden. Groups in order; group g's scores get -diversity x count[v], count being how

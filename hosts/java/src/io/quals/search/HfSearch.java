@@ -5,7 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * transformers 4.53-4.56 group beam search (_group_beam_search + BeamSearchScorer), as runtime/search/hf.py:
+ * transformers 4.53-4.56 group beam search (_group_beam_search + BeamSearchScorer), as runtime/quals/search/hf.py:
  * the Hamming penalty counts tokens earlier groups selected at this step (pad of finished groups included);
  * each group keeps its own num_beams/num_groups finished hypotheses, merged and sorted only at the end;
  * max_length and min_length count the decoder start token, and max_length ends the search without EOS.

@@ -1,6 +1,6 @@
 package io.quals.search;
 
-/** Log-probs of the next token for every row (runtime/search/base.py::StepFn). */
+/** Log-probs of the next token for every row (runtime/quals/search/base.py::StepFn). */
 public interface StepFunction {
     /**
      * @param tokens the token just appended to each row (the decoder start token on the first call)

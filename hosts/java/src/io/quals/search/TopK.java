@@ -2,7 +2,7 @@ package io.quals.search;
 
 import java.util.PriorityQueue;
 
-/** Indices of the k largest values, descending, ties broken by the lower index (runtime/search/base.py::top_k). */
+/** Indices of the k largest values, descending, ties broken by the lower index (runtime/quals/search/base.py::top_k). */
 final class TopK {
     private TopK() {}
 

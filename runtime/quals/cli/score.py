@@ -1,0 +1,97 @@
+"""`quals score`: option parsing and output; the job is quals.tasks.score_file."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+import click
+
+from ..errors import InputError
+from ..tasks.io import BadRecord, RecordWriter, guess_format, open_output
+from ..tasks.resume import check_alignment, read_written
+from ..tasks.score_file import Tally, output_fields, score_into
+from . import options as o
+from .app import EXIT_RECORD_ERRORS, exit_codes, main, note
+from .records import read_input, run_on
+
+
+@main.command()
+@o.model
+@click.option("--input", "input_", default="-", show_default=True, help="Input file of records, or - for stdin.")
+@click.option("--output", default="-", show_default=True,
+              help="Output file, or - for stdout. An existing file is replaced when the first record is written, "
+                   "not before (a run that fails earlier leaves it as it was).")
+@o.input_format
+@click.option("--output-format", "out_fmt", type=click.Choice(o.FORMATS), default=None,
+              help="Output format (default: from the output's extension, else jsonl; never from the input's).")
+@click.option("--source-text", default=None, help="Score one pair: the source text.")
+@click.option("--summary-text", default=None, help="Score one pair: the summary text.")
+@click.option("--details", is_flag=True, help="Add the QA pairs with per-token log-probs to each record.")
+@click.option("--drop-text", is_flag=True,
+              help="Leave the input's source and summary out of the output records (ids and other fields stay).")
+@click.option("--resume", is_flag=True,
+              help="Continue an --output file that a killed run left: keep its whole records, score the rest.")
+@o.batch_size
+@o.provider
+@o.threads
+@o.variant
+@o.max_pairs
+@o.max_source_tokens
+@o.search
+@o.engine
+@o.progress
+@click.option("--signature", "show_signature", is_flag=True, help="Print the reproducibility signature on stderr.")
+def score(model, input_, output, fmt, out_fmt, source_text, summary_text, details, drop_text, resume, batch_size,
+          provider, allow_cpu_fallback, threads, variant, max_pairs, max_source_tokens, progress, show_signature,
+          engine, **search_kw):
+    """Score summaries against their sources: one output record per input record, in order.
+
+    Input records carry `source` and `summary`; other fields (ids) are passed through. Each output record
+    has `quals` (null when there is no score), `n_pairs`, `status` (ok, no_qa_pairs, error) and `error`.
+    """
+    if (source_text is None) != (summary_text is None):
+        raise click.UsageError("--source-text and --summary-text go together")
+    if resume and output == "-":
+        raise click.UsageError("--resume needs --output FILE (the file a killed run left)")
+    out_fmt = out_fmt or guess_format(output)
+    if source_text is not None:
+        records = [{"source": source_text, "summary": summary_text}]
+    else:
+        records = read_input(input_, fmt or guess_format(input_))
+    fields = output_fields(records, details, out_fmt, drop_text)
+    done: list[dict] = []
+    if resume:
+        try:
+            done = read_written(output, out_fmt, fields).records
+            check_alignment(done, [r.fields if isinstance(r, BadRecord) else r for r in records])
+        except (InputError, OSError) as exc:
+            raise click.UsageError(str(exc)) from exc
+    try:
+        stream = open_output(output, append=resume)
+    except OSError as exc:
+        raise click.UsageError(f"cannot write --output {output}: {exc.strerror or exc}") from exc
+    overrides = dict(variant=variant, max_pairs=max_pairs, max_source_tokens=max_source_tokens,
+                     **o.search_overrides(search_kw))
+    tally = Tally.of(done)
+    todo = records[len(done):]
+    with exit_codes(), contextlib.closing(stream), run_on(
+            model, engine, provider=provider, allow_cpu_fallback=allow_cpu_fallback, threads=threads,
+            details=details, batch_size=batch_size, **overrides) as run:
+        if show_signature:
+            click.echo(run.signature, err=True)
+        if resume:
+            note(f"resuming {output}: {len(done)} of {len(records)} record(s) already written")
+        writer = RecordWriter(stream, out_fmt, fields=fields, header=not (resume and done))
+        show_bar = progress and sys.stderr.isatty() and len(todo) > 1
+        with click.progressbar(length=len(todo), label="scoring", file=sys.stderr, hidden=not show_bar) as bar:
+            try:
+                score_into(run.runner, todo, writer, tally, variant=run.options.variant, details=details,
+                           drop_text=drop_text, batch_size=batch_size, progress=bar.update)
+            except BrokenPipeError:
+                note("the output was closed before every record was written")
+                sys.exit(EXIT_RECORD_ERRORS)
+    for line in tally.notes(len(records), run.options.max_source_tokens):
+        note(line)
+    if tally.errors:
+        sys.exit(EXIT_RECORD_ERRORS)

@@ -1,0 +1,271 @@
+"""`Scorer`: load a bundle once, then score (source, summary) pairs.
+
+Per summary: encode it, run the diverse beam search, parse and select QA pairs (qa), teacher-force them
+on the summary. Per distinct source: encode it once, then teacher-force each summary's QA pairs on it.
+Then the score. A record that cannot be scored gets a Result with
+status "error" and a message; the other records go on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .bundle import Bundle, load_bundle
+from .engine import EncoderOutput, Engine, SessionOptionsHook
+from .errors import InputError
+from .models import resolve_model
+from .options import QualsOptions, default_options
+from .qa import QAPair, answer_in_summary, parse, select_pairs
+from .result import STATUS_NO_PAIRS, STATUS_OK, Result, error_result
+from .score import PairScore, mean_value, pair_score
+from .search import Hypothesis, SearchOptions, run_search
+from .signature import signature
+from .text import Encoded, TextCodec
+
+log = logging.getLogger("quals")
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Everything one record went through (Scorer.trace): for conformance vectors, explain pages, benchmarks.
+
+    source, summary: the texts as scored (stripped); source_encoded, summary_encoded: their ids (None where the
+    record stopped before encoding them); hypotheses: the search's, in its order; span_valid: the pairs whose
+    answer is a span of the summary; selected: those kept, in selection order; logp_summary: per-token
+    log-probs of each selected pair on the summary; result: what `score` returns for the record.
+    """
+
+    source: str
+    summary: str
+    source_encoded: Encoded | None
+    summary_encoded: Encoded | None
+    hypotheses: tuple[Hypothesis, ...]
+    span_valid: tuple[QAPair, ...]
+    selected: tuple[QAPair, ...]
+    logp_summary: tuple[np.ndarray, ...]
+    result: Result
+
+
+@dataclass
+class _InFlight:
+    """A record between the steps of `score` (what a Trace freezes at the end)."""
+
+    source: str
+    summary: str
+    source_encoded: Encoded | None = None
+    summary_encoded: Encoded | None = None
+    hypotheses: list[Hypothesis] = field(default_factory=list)
+    span_valid: list[QAPair] = field(default_factory=list)
+    selected: list[QAPair] = field(default_factory=list)
+    logp_summary: list = field(default_factory=list)
+    result: Result | None = None
+
+    def frozen(self) -> Trace:
+        return Trace(self.source, self.summary, self.source_encoded, self.summary_encoded, tuple(self.hypotheses),
+                     tuple(self.span_valid), tuple(self.selected), tuple(self.logp_summary), self.result)
+
+
+class Scorer:
+    def __init__(self, bundle: Bundle, engine: Engine, options: QualsOptions):
+        self.bundle = bundle
+        self.manifest = bundle.manifest
+        self.engine = engine
+        self.codec = TextCodec(bundle.file("tokenizer"), self.manifest.tokens, self.manifest.encoding)
+        self.options = options
+        self._ignore = frozenset(self.manifest.ans_lm_ignore_ids) | {
+            t for t in (self.manifest.tokens.eos, self.manifest.tokens.bos) if t is not None
+        }
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path | None = None,
+        provider: str = "cpu",
+        *,
+        allow_cpu_fallback: bool = False,
+        threads: int | None = None,
+        verify: bool = True,
+        options: QualsOptions | None = None,
+        session_options: SessionOptionsHook | None = None,
+        **overrides: Any,
+    ) -> Scorer:
+        """Load a bundle: `path`, else $QUALS_MODEL, else the shipped default model (models.resolve_model).
+        `overrides` replace QualsOptions fields or SearchOptions fields by name; `session_options` may change
+        ONNX Runtime's session options (engine.make_session)."""
+        bundle = load_bundle(resolve_model(path), verify=verify)
+        engine = Engine(bundle, provider, allow_fallback=allow_cpu_fallback, threads=threads,
+                        session_options=session_options)
+        return cls(bundle, engine, default_options(bundle, options, **overrides))
+
+    # -- generation ------------------------------------------------------------------------------
+    def search(self, enc: EncoderOutput, opts: SearchOptions) -> list[Hypothesis]:
+        """The search `opts` describes over one encoded text (a seam: a subclass may time or record it)."""
+        t = self.manifest.tokens
+        state = self.engine.start(enc, opts.num_beams)
+        return run_search(state, opts, decoder_start=t.decoder_start, eos=t.eos, pad=t.pad)
+
+    def generate(self, text: str, options: SearchOptions | None = None, **overrides: Any) -> list[Hypothesis]:
+        """Hypotheses of the search on `text` (stripped, encoded as the manifest says)."""
+        opts = dataclasses.replace(options or self.options.search, **overrides)
+        text = text.strip()
+        if not text:
+            raise InputError("text is empty")
+        enc = self.engine.encode(self.codec.encode(text, self.options.max_source_tokens).ids)
+        decode = self.codec.tokenizer.decode
+        return [dataclasses.replace(h, text=decode(list(h.tokens), skip_special_tokens=False))
+                for h in self.search(enc, opts)]
+
+    # -- scoring ---------------------------------------------------------------------------------
+    def score(
+        self,
+        sources: Iterable[str],
+        summaries: Iterable[str],
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Result]:
+        """One Result per (source, summary), in order. `progress(n)` is called as summaries finish.
+
+        Any iterables of strings (lists, tuples, generators, pandas Series); for one pair, `score_one`.
+        """
+        for name, arg in (("sources", sources), ("summaries", summaries)):
+            if isinstance(arg, (str, bytes)):
+                raise InputError(f"{name} must be an iterable of strings, not one {type(arg).__name__} "
+                                 "(it would be scored character by character); use score_one(source, summary) "
+                                 "or score([source], [summary])")
+        sources, summaries = list(sources), list(summaries)
+        if len(sources) != len(summaries):
+            raise InputError(f"{len(sources)} sources but {len(summaries)} summaries")
+        return [w.result for w in self._run(list(zip(sources, summaries)), progress)]
+
+    def trace(self, source: str, summary: str) -> Trace:
+        """One record through the same steps as `score`, with what each step produced."""
+        return self._run([(source, summary)], None)[0].frozen()
+
+    def _run(self, records: list[tuple[Any, Any]], progress: Callable[[int], None] | None) -> list[_InFlight]:
+        works = [self._prepare(src, summ) for src, summ in records]
+        for w in works:
+            if w.result is None:
+                self._guard(w, self._generate_pairs, w)
+            if progress:
+                progress(1)
+        by_source: dict[str, list[_InFlight]] = {}
+        for w in works:
+            if w.result is None:
+                by_source.setdefault(w.source, []).append(w)
+        for group in by_source.values():
+            self._guard_group(group, self._rescore_on_source, group)
+        return works
+
+    def score_batches(
+        self,
+        batches: Iterable[tuple[Sequence[str], Sequence[str]]],
+        progress: Callable[[int], None] | None = None,
+    ) -> Iterator[list[Result]]:
+        """The Results of each (sources, summaries) batch, in order (the shape of `ScorerPool.score_batches`)."""
+        for sources, summaries in batches:
+            yield self.score(sources, summaries, progress=progress)
+
+    def score_one(self, source: str, summary: str) -> Result:
+        return self.score([source], [summary])[0]
+
+    def _prepare(self, source: Any, summary: Any) -> _InFlight:
+        w = _InFlight(source if isinstance(source, str) else "", summary if isinstance(summary, str) else "")
+        v = self.options.variant
+        if not isinstance(source, str) or not isinstance(summary, str):
+            w.result = error_result("source and summary must be strings", v)
+        elif not summary.strip():
+            w.result = error_result("summary is empty", v)
+        elif not source.strip():
+            w.result = error_result("source is empty", v)
+        elif (bad := next((n for n, t in (("summary", summary), ("source", source)) if _SURROGATE.search(t)), None)):
+            w.result = error_result(f"{bad} holds a lone surrogate (U+D800-U+DFFF, e.g. from a JSON escape like "
+                                    "\\udcff): not text any tokenizer can encode", v)
+        else:
+            w.source, w.summary = source.strip(), summary.strip()
+        return w
+
+    def _guard(self, w: _InFlight, fn, *args) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:  # one record's failure must not lose the others
+            log.debug("record failed", exc_info=True)
+            w.result = error_result(f"{type(exc).__name__}: {exc}", self.options.variant)
+
+    def _guard_group(self, group: list[_InFlight], fn, *args) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:
+            log.debug("source group failed", exc_info=True)
+            for w in group:
+                if w.result is None:
+                    w.result = error_result(f"{type(exc).__name__}: {exc}", self.options.variant)
+
+    def _generate_pairs(self, w: _InFlight) -> None:
+        m = self.manifest
+        w.summary_encoded = self.codec.encode(w.summary, self.options.max_source_tokens)
+        enc = self.engine.encode(w.summary_encoded.ids)
+        w.hypotheses = self.search(enc, self.options.search)
+        parsed = (parse(h, sep_id=m.separator.id, eos_id=m.tokens.eos, decode=self.codec.decode)
+                  for h in w.hypotheses)
+        view = self.codec.roundtrip(w.summary)
+        w.span_valid = [p for p in parsed if p is not None and answer_in_summary(p.answer, w.summary, view)]
+        w.selected = select_pairs(w.span_valid, self.options.max_pairs)
+        if not w.selected:
+            w.result = self._result(w, ())
+            return
+        w.logp_summary = self.engine.teacher_forced(
+            enc, [p.tokens for p in w.selected], max_rows=self.options.rescore_rows
+        )
+
+    def _rescore_on_source(self, group: list[_InFlight]) -> None:
+        w0 = group[0]
+        w0.source_encoded = self.codec.encode(w0.source, self.options.max_source_tokens)
+        enc = self.engine.encode(w0.source_encoded.ids)
+        for w in group:
+            # Each record's pairs in their own decoder passes, never mixed with another record's: a dynamic-int8
+            # bundle quantizes activations per call, so co-batched rows would change this record's numbers.
+            logps = self.engine.teacher_forced(enc, [p.tokens for p in w.selected], max_rows=self.options.rescore_rows)
+            w.source_encoded = w0.source_encoded
+            scored = [
+                pair_score(p, lp_src, lp_summ, self.options.variant, self._ignore)
+                for p, lp_src, lp_summ in zip(w.selected, logps, w.logp_summary)
+            ]
+            w.result = self._result(w, tuple(scored))
+
+    def _result(self, w: _InFlight, pairs: tuple[PairScore, ...]) -> Result:
+        if w.source_encoded is None:
+            w.source_encoded = self.codec.encode(w.source, self.options.max_source_tokens)
+        src, summ = w.source_encoded, w.summary_encoded
+        return Result(
+            quals=mean_value(pairs),
+            status=STATUS_OK if pairs else STATUS_NO_PAIRS,
+            n_pairs=len(pairs),
+            variant=self.options.variant,
+            n_hypotheses=len(w.hypotheses),
+            n_span_valid=len(w.span_valid),
+            source_tokens=src.n_text_tokens,
+            source_truncated=src.truncated,
+            summary_tokens=summ.n_text_tokens if summ else 0,
+            summary_truncated=bool(summ and summ.truncated),
+            pairs=pairs,
+        )
+
+    @property
+    def source_limit(self) -> int:
+        """Text tokens kept from a source (and a summary): the option, else the bundle's limit."""
+        return self.options.max_source_tokens or self.manifest.encoding.max_source_tokens
+
+    # -- reproducibility -------------------------------------------------------------------------
+    def signature(self) -> str:
+        """Every knob that changes the number, sacrebleu style (`key:value|...`, version last): see signature.py."""
+        return signature(self.bundle.digest, self.options, self.source_limit, self.engine.provider)

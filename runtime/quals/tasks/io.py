@@ -1,0 +1,279 @@
+"""Record readers and writers: JSONL, CSV and TSV, one output record per input record, in order.
+
+Reading never stops a run: a line that cannot be read (not JSON, not an object, a missing field, bytes
+that are not UTF-8, a number JSON cannot carry back out) becomes a `BadRecord` with the reason, so the
+writer still emits a record for it with status "error". A UTF-8 byte-order mark (Excel's CSV, some JSONL
+writers) is skipped. Writing never stops a run either: each record is serialised to one whole line
+before anything reaches the file (so a killed run leaves only whole records), strings that UTF-8 cannot
+hold (lone surrogates, which JSON escapes may carry) are written as JSON escapes, and a record that
+cannot be serialised at all raises `UnwritableRecord` for the caller to replace with an error record.
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import io
+import json
+import math
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+FORMATS = ("jsonl", "csv", "tsv")
+REQUIRED = ("source", "summary")
+BOM = "\ufeff"
+
+# A CSV field may hold a whole article: lift the csv module's 128 KiB cap (a field over it would be an error).
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    line: int
+    reason: str
+    fields: dict[str, Any]  # whatever could be read (ids pass through even on errors)
+
+
+class UnwritableRecord(ValueError):
+    """A record that cannot be written in the output format (e.g. a non-finite number in JSON)."""
+
+
+def guess_format(name: str | None) -> str:
+    """The format a file name's extension says: .csv, .tsv/.tab, else (and for stdin/stdout) jsonl."""
+    if name and name != "-":
+        lower = name.lower()
+        if lower.endswith(".csv"):
+            return "csv"
+        if lower.endswith((".tsv", ".tab")):
+            return "tsv"
+    return "jsonl"
+
+
+def read_records(stream: IO[bytes], fmt: str) -> Iterator[dict[str, Any] | BadRecord]:
+    """Yield each record as a dict, or a BadRecord saying why it cannot be scored."""
+    if fmt == "jsonl":
+        yield from _read_jsonl(stream)
+    elif fmt in ("csv", "tsv"):
+        yield from _read_delimited(stream, "," if fmt == "csv" else "\t")
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+
+
+def _check(rec: dict[str, Any], line: int) -> dict[str, Any] | BadRecord:
+    missing = [k for k in REQUIRED if k not in rec]
+    if missing:
+        return BadRecord(line, f"line {line}: missing field(s): {', '.join(missing)}", rec)
+    wrong = [k for k in REQUIRED if not isinstance(rec[k], str)]
+    if wrong:
+        return BadRecord(line, f"line {line}: field(s) must be strings: {', '.join(wrong)}", rec)
+    return rec
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    x = float(text)
+    if not math.isfinite(x):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return x
+
+
+def parse_json_line(text: str) -> Any:
+    """Strict JSON: NaN/Infinity and numbers that overflow a float are refused, so that whatever is read
+    can be written back as valid JSON."""
+    return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+
+
+def _read_jsonl(stream: IO[bytes]) -> Iterator[dict[str, Any] | BadRecord]:
+    for i, raw in enumerate(stream, start=1):
+        if not raw.strip():
+            continue  # blank lines (e.g. a trailing newline) are not records
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield BadRecord(i, f"line {i}: not valid UTF-8 ({exc.reason} at byte {exc.start})", {})
+            continue
+        text = text.lstrip(BOM)
+        try:
+            rec = parse_json_line(text)
+        except json.JSONDecodeError as exc:
+            yield BadRecord(i, f"line {i}: not JSON ({exc.msg})", {})
+            continue
+        except (ValueError, RecursionError) as exc:  # NaN, 1e999, a 5,000-digit integer, nesting too deep
+            reason = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+            yield BadRecord(i, f"line {i}: not JSON that quals can carry ({reason})", {})
+            continue
+        if not isinstance(rec, dict):
+            yield BadRecord(i, f"line {i}: a record must be a JSON object", {})
+            continue
+        yield _check(rec, i)
+
+
+def _read_delimited(stream: IO[bytes], delimiter: str) -> Iterator[dict[str, Any] | BadRecord]:
+    # utf-8-sig: a leading BOM is not part of the first column's name.
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    # strict: a quote never closed is an error record, not the rest of the file silently read as one field.
+    reader = csv.DictReader(text, delimiter=delimiter, strict=True)
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a quote never closed: the rest of the file is that one field
+            line = reader.line_num
+            yield BadRecord(line, f"line {line}: not readable as {'CSV' if delimiter == ',' else 'TSV'} ({exc})", {})
+            continue
+        line = reader.line_num
+        rec = {k: v for k, v in row.items() if k is not None}
+        if any(isinstance(k, str) and _has_surrogates(k) for k in rec) or any(
+            isinstance(v, str) and _has_surrogates(v) for v in rec.values()
+        ):
+            yield BadRecord(line, f"line {line}: not valid UTF-8", {})
+            continue
+        yield _check(rec, line)
+
+
+def _has_surrogates(s: str) -> bool:
+    return any("\udc80" <= c <= "\udcff" for c in s)
+
+
+def json_line(rec: dict[str, Any]) -> str:
+    """One JSONL line (with its newline). Lone surrogates, which UTF-8 cannot encode, are written as
+    `\\udcff` escapes: still valid JSON, and read back as the same string."""
+    try:
+        line = json.dumps(rec, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise UnwritableRecord(f"not representable as JSON ({exc})") from exc
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(rec, ensure_ascii=True, allow_nan=False)
+    # Line breaks to Python's str.splitlines and to JavaScript (NEL, LS, PS): escaped, so that every reader
+    # sees one record per line. They can only occur inside strings, where the escape means the same.
+    return line.translate(_LINE_BREAKS) + "\n"
+
+
+_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def delimited_row(fmt: str, values: list[Any]) -> bytes:
+    """One CSV/TSV row as RecordWriter writes it (characters UTF-8 cannot encode as backslash escapes)."""
+    buf = io.StringIO()
+    csv.writer(buf, delimiter="," if fmt == "csv" else "\t", lineterminator="\n").writerow(values)
+    return buf.getvalue().encode("utf-8", errors="backslashreplace")
+
+
+class RecordWriter:
+    """Writes output records to a binary stream, one whole record per write (then flushed).
+
+    CSV/TSV need the column list up front; nested values are written as JSON. `header=False` continues a
+    file that already has its header.
+    """
+
+    def __init__(self, stream: IO[bytes], fmt: str, fields: list[str] | None = None, *, header: bool = True):
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown format {fmt!r}")
+        if fmt != "jsonl" and not fields:
+            raise ValueError("CSV/TSV output needs its column names")
+        self.stream, self.fmt, self.fields = stream, fmt, fields
+        self._header_pending = header and fmt != "jsonl"
+
+    def format(self, rec: dict[str, Any]) -> bytes:
+        """The bytes of one record (raises UnwritableRecord)."""
+        if self.fmt == "jsonl":
+            return json_line(rec).encode("utf-8")
+        cells = []
+        for k in self.fields or ():
+            v = rec.get(k, "")
+            if isinstance(v, (list, dict)):
+                v = json_line(v)[:-1]
+            elif isinstance(v, float) and not math.isfinite(v):
+                raise UnwritableRecord(f"field {k!r} is not a finite number")
+            cells.append("" if v is None else v)
+        return delimited_row(self.fmt, cells)
+
+    def write(self, rec: dict[str, Any]) -> None:
+        data = self.format(rec)
+        if self._header_pending:
+            data = delimited_row(self.fmt, list(self.fields or ())) + data
+            self._header_pending = False
+        self.stream.write(data)
+        self.stream.flush()
+
+
+def open_output(path: str, *, append: bool = False) -> IO[bytes]:
+    """A binary stream for `path` (- is stdout), unbuffered for files: each record reaches the file in
+    one write, so a killed run leaves whole records only. A file is opened (and an existing one emptied)
+    only when the first record is written: a run that fails before it leaves an existing file as it was.
+    Whether the file can be written is checked now (OSError), without touching it."""
+    if path == "-":
+        sys.stdout.flush()
+        buf = getattr(sys.stdout, "buffer", None)
+        if buf is None:
+            raise OSError("stdout has no binary buffer")
+        return _Unclosable(buf)
+    check_writable(path)
+    return _OpenedOnFirstWrite(path, "ab" if append else "wb")
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """OSError unless `path` could be written (an existing file, or a new one in an existing folder)."""
+    target = os.fspath(path)
+    if os.path.isdir(target):
+        raise IsADirectoryError(errno.EISDIR, "is a directory", target)
+    folder = os.path.dirname(os.path.abspath(target))
+    if os.path.exists(target):
+        if not os.access(target, os.W_OK):
+            raise PermissionError(errno.EACCES, "permission denied", target)
+    elif not os.path.isdir(folder):
+        raise FileNotFoundError(errno.ENOENT, "no such folder", folder)
+    elif not os.access(folder, os.W_OK):
+        raise PermissionError(errno.EACCES, "permission denied", folder)
+
+
+class _OpenedOnFirstWrite(io.RawIOBase):
+    """A file opened (with `mode`) at the first write; closing it before then leaves the file untouched."""
+
+    def __init__(self, path: str, mode: str):
+        self.path, self.mode = path, mode
+        self._file: IO[bytes] | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        if self._file is None:
+            self._file = open(self.path, self.mode, buffering=0)
+        return self._file.write(b)
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def close(self) -> None:
+        super().close()  # flushes first
+        if self._file is not None:
+            self._file.close()
+
+
+class _Unclosable(io.RawIOBase):
+    """stdout's buffer, left open when the writer's stream is closed."""
+
+    def __init__(self, raw: IO[bytes]):
+        self._raw = raw
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        self._raw.write(b)
+        return len(b)
+
+    def flush(self) -> None:
+        self._raw.flush()

@@ -1,0 +1,132 @@
+"""`quals score`'s job: records in, one output record per input record out, in order, nothing lost.
+
+A record that cannot be read (BadRecord) or scored still gets its output record (status "error", with the
+reason), at its place; a result that cannot be written (a non-finite number in CSV) becomes an error record
+with the fields that can be written. `Tally` counts what was written, for the exit code and the closing lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..result import STATUS_ERROR, Result, error_result
+from .io import BadRecord, RecordWriter, UnwritableRecord
+from .resume import is_true
+
+# The fields of an output record that the scorer writes (an input field of the same name is not copied).
+RESULT_FIELDS = (
+    "quals",
+    "n_pairs",
+    "status",
+    "error",
+    "variant",
+    "n_hypotheses",
+    "n_span_valid",
+    "source_tokens",
+    "source_truncated",
+    "summary_tokens",
+    "summary_truncated",
+)
+TEXT_FIELDS = ("source", "summary")
+
+
+def passes_through(key: str, drop_text: bool) -> bool:
+    """An input field copied to the output record (result fields are the scorer's, never the input's)."""
+    return key not in RESULT_FIELDS and key != "pairs" and not (drop_text and key in TEXT_FIELDS)
+
+
+def output_fields(records: Sequence[dict | BadRecord], details: bool, fmt: str,
+                  drop_text: bool = False) -> list[str] | None:
+    """The columns of a CSV/TSV output (None for JSON lines): every input field passed through, in first-seen
+    order, then the result fields."""
+    if fmt == "jsonl":
+        return None
+    passthrough: list[str] = []
+    for r in records:
+        for k in r.fields if isinstance(r, BadRecord) else r:
+            if k not in passthrough and passes_through(k, drop_text):
+                passthrough.append(k)
+    return passthrough + list(RESULT_FIELDS) + (["pairs"] if details else [])
+
+
+def output_record(fields: dict, result: Result, details: bool, drop_text: bool = False) -> dict:
+    rec = {k: v for k, v in fields.items() if passes_through(k, drop_text)}
+    rec.update(result.to_dict(details=details))
+    return rec
+
+
+@dataclass
+class Tally:
+    """What a run wrote (resumed records included): errors and truncations, for the exit code and the notes."""
+
+    errors: int = 0
+    source_cut: int = 0
+    summary_cut: int = 0
+    written: int = 0
+
+    @classmethod
+    def of(cls, written: list[dict]) -> Tally:
+        t = cls()
+        for rec in written:
+            t.add(rec)
+        return t
+
+    def add(self, rec: dict) -> None:
+        self.written += 1
+        self.errors += rec.get("status") == STATUS_ERROR
+        self.source_cut += is_true(rec.get("source_truncated"))
+        self.summary_cut += is_true(rec.get("summary_truncated"))
+
+    def notes(self, total: int, limit: int | None) -> list[str]:
+        """The closing lines a person reads: truncations, then records that could not be scored."""
+        out = []
+        if self.source_cut or self.summary_cut:
+            out.append(f"truncated to the first {limit} tokens: the source of {self.source_cut} and the summary of "
+                       f"{self.summary_cut} of {total} record(s) (source_truncated / summary_truncated in each "
+                       "record); text past the cut was not scored")
+        if self.errors:
+            out.append(f"{self.errors} of {total} record(s) could not be scored (status: error)")
+        return out
+
+
+def write_record(writer: RecordWriter, passed: dict, result: Result, details: bool, drop_text: bool) -> dict:
+    """Write one record; one that cannot be written becomes an error record (with the fields that can be)."""
+    rec = output_record(passed, result, details, drop_text)
+    try:
+        writer.write(rec)
+        return rec
+    except UnwritableRecord as exc:
+        err = error_result(f"the result could not be written: {exc}", result.variant).to_dict()
+        keep = {}
+        for k, v in rec.items():
+            if k not in err and k != "pairs":
+                with contextlib.suppress(UnwritableRecord):
+                    writer.format({k: v})
+                    keep[k] = v
+        fallback = {**keep, **err}
+        writer.write(fallback)
+        return fallback
+
+
+def score_into(runner: Any, records: Sequence[dict | BadRecord], writer: RecordWriter, tally: Tally, *,
+               variant: str, details: bool = False, drop_text: bool = False, batch_size: int = 16,
+               progress: Callable[[int], None] | None = None) -> Tally:
+    """Score `records` with `runner` (anything with score_batches) in batches of `batch_size`, writing each
+    output record in input order; BadRecords become error records at their place. Returns `tally`, updated."""
+    batches = [records[lo:lo + batch_size] for lo in range(0, len(records), batch_size)]
+    good = [[r for r in b if not isinstance(r, BadRecord)] for b in batches]
+    scored = runner.score_batches((([r["source"] for r in g], [r["summary"] for r in g]) for g in good), progress)
+    for batch, results in zip(batches, scored):
+        results = iter(results)
+        for rec in batch:
+            if isinstance(rec, BadRecord):
+                result, passed = error_result(rec.reason, variant), rec.fields
+                if progress:
+                    progress(1)
+            else:
+                result, passed = next(results), rec
+            tally.add(write_record(writer, passed, result, details, drop_text))
+    return tally
