@@ -68,7 +68,8 @@ test-full: venv
 test-runtime: venv-rt test-full
 	$(VENV_RT)/bin/python -c "import importlib.util as u, sys; sys.exit(u.find_spec('torch') is not None)" \
 		|| (echo "error: torch is installed in $(VENV_RT)"; exit 1)
-	$(VENV_RT)/bin/python -m pytest -q -rs --ignore=tests/test_hosts.py --ignore=tests/test_ray.py
+	$(VENV_RT)/bin/python -m pytest -q -rs --ignore=tests/test_hosts.py --ignore=tests/test_host_js_web.py \
+		--ignore=tests/test_ray.py
 
 test: lint test-full test-runtime
 

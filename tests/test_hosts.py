@@ -19,7 +19,7 @@ from quals.models import default_model
 from quals.scorer import Scorer
 from quals.tasks.conformance import vectors
 
-HOSTS = ("java", "csharp")
+HOSTS = ("java", "csharp", "js")
 SKIPPED = 77
 
 

@@ -1,0 +1,252 @@
+// Scorer: load a bundle once, then score (source, summary) records (docs/hosts.md §4; Python: quals.scorer).
+//
+// Per summary: encode it, run the diverse beam search, parse and select QA pairs, teacher-force them on the
+// summary. Per distinct source: encode it once, then teacher-force each of its summaries' pairs on it. Then the
+// score. A record that cannot be scored gets a Result with status "error" and a message; the others go on.
+import { loadBundle } from "./bundle.js";
+import { Engine } from "./engine.js";
+import { BundleError, InputError } from "./errors.js";
+import { defaultOptions } from "./options.js";
+import { answerInSummary, parse, select } from "./qa.js";
+import { Result, STATUS_NO_PAIRS, STATUS_OK, errorResult } from "./result.js";
+import { pairScore, quals } from "./score.js";
+import { runSearch } from "./search/index.js";
+import { TextCodec, pyStrip } from "./text.js";
+
+export const VERSION = "0.1.0";
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u; // with the u flag only unpaired halves match
+
+/** %g of Python's format spec, for the signature (6 significant digits, no trailing zeros). */
+function g(x) {
+  return String(Number(x.toPrecision(6)));
+}
+
+/** Everything one record went through (Scorer.trace), as Python's Trace. */
+class InFlight {
+  constructor(source, summary) {
+    this.source = source;
+    this.summary = summary;
+    this.source_encoded = null;
+    this.summary_encoded = null;
+    this.hypotheses = [];
+    this.span_valid = [];
+    this.selected = [];
+    this.logp_summary = [];
+    this.result = null;
+  }
+}
+
+export class Scorer {
+  constructor(bundle, engine, codec, options, { provider = "cpu", ortVersion = "?" } = {}) {
+    this.bundle = bundle;
+    this.manifest = bundle.manifest;
+    this.engine = engine;
+    this.codec = codec;
+    this.options = options;
+    this.provider = provider;
+    this.ortVersion = ortVersion;
+    const t = this.manifest.tokens;
+    this.ignore = new Set([...this.manifest.ans_lm_ignore_ids, ...[t.eos, t.bos].filter((x) => x !== null)]);
+  }
+
+  /**
+   * Load and check a bundle from a file store and make its sessions (the environment's entry point, src/node.js
+   * or src/web.js, supplies `ort`, the store and how a role becomes a session source).
+   * overrides: option fields by their Python names (search, num_beams, variant, max_pairs...).
+   */
+  static async open(ort, store, { threads = null, verify = true, options = null, executionProviders, modelSource, provider, ...overrides }) {
+    const bundle = await loadBundle(store, { verify });
+    const m = bundle.manifest;
+    const tokenizerName = m.files.tokenizer;
+    let tokenizerJson;
+    try {
+      tokenizerJson = JSON.parse(new TextDecoder("utf-8").decode(await store.read(tokenizerName)));
+    } catch (exc) {
+      throw new BundleError(`${store.location(tokenizerName)}: cannot load tokenizer (${exc.message})`);
+    }
+    const codec = new TextCodec(tokenizerJson, m.tokens, m.encoding, store.location(tokenizerName));
+    const opts = defaultOptions(m, options, overrides);
+    const engine = await Engine.create(ort, bundle, { threads, executionProviders, modelSource: (role) => modelSource(bundle, role) });
+    const ortVersion = ort.env?.versions?.common ?? "?";
+    return new Scorer(bundle, engine, codec, opts, { provider, ortVersion });
+  }
+
+  /** A scorer sharing this one's sessions, with other options (overrides by their Python names). */
+  withOptions(overrides, base = null) {
+    const opts = defaultOptions(this.manifest, base, overrides);
+    return new Scorer(this.bundle, this.engine, this.codec, opts, { provider: this.provider, ortVersion: this.ortVersion });
+  }
+
+  async close() {
+    await this.engine.release();
+  }
+
+  // -- text ------------------------------------------------------------------------------------------
+  textIds(text) {
+    return this.codec.textIds(text);
+  }
+
+  decode(ids) {
+    return this.codec.decode(ids);
+  }
+
+  // -- generation ------------------------------------------------------------------------------------
+  async search(enc, opts) {
+    const t = this.manifest.tokens;
+    const state = this.engine.start(enc, opts.num_beams);
+    return runSearch((tokens, parents) => state.step(tokens, parents), opts, { decoder_start: t.decoder_start, eos: t.eos, pad: t.pad });
+  }
+
+  /** Hypotheses of the search on `text` (stripped, encoded as the manifest says), each with its text. */
+  async generate(text, overrides = {}) {
+    const opts = Object.keys(overrides).length ? this.options.search.with(overrides) : this.options.search;
+    text = pyStrip(text);
+    if (!text) throw new InputError("text is empty");
+    const enc = await this.engine.encode(this.codec.encode(text, this.options.max_source_tokens).ids);
+    const hyps = await this.search(enc, opts);
+    for (const h of hyps) h.text = this.codec.decode(h.tokens, { skipSpecialTokens: false });
+    return hyps;
+  }
+
+  // -- scoring ---------------------------------------------------------------------------------------
+  /** One Result per (source, summary), in order. `progress(n)` is called as summaries finish. */
+  async score(sources, summaries, { progress = null } = {}) {
+    for (const [name, arg] of [["sources", sources], ["summaries", summaries]]) {
+      if (typeof arg === "string") {
+        throw new InputError(`${name} must be an iterable of strings, not one string (it would be scored character by ` +
+          "character); use scoreOne(source, summary) or score([source], [summary])");
+      }
+    }
+    sources = [...sources];
+    summaries = [...summaries];
+    if (sources.length !== summaries.length) throw new InputError(`${sources.length} sources but ${summaries.length} summaries`);
+    const works = await this.run(sources.map((s, i) => [s, summaries[i]]), progress);
+    return works.map((w) => w.result);
+  }
+
+  async scoreOne(source, summary) {
+    return (await this.score([source], [summary]))[0];
+  }
+
+  /** One record through the same steps as `score`, with what each step produced (hypotheses, span_valid...). */
+  async trace(source, summary) {
+    return (await this.run([[source, summary]], null))[0];
+  }
+
+  async run(records, progress) {
+    const works = records.map(([src, summ]) => this.prepare(src, summ));
+    for (const w of works) {
+      if (w.result === null) await this.guard([w], () => this.generatePairs(w));
+      if (progress) progress(1);
+    }
+    const bySource = new Map();
+    for (const w of works) {
+      if (w.result !== null) continue;
+      if (!bySource.has(w.source)) bySource.set(w.source, []);
+      bySource.get(w.source).push(w);
+    }
+    for (const group of bySource.values()) await this.guard(group, () => this.rescoreOnSource(group));
+    return works;
+  }
+
+  prepare(source, summary) {
+    const w = new InFlight(typeof source === "string" ? source : "", typeof summary === "string" ? summary : "");
+    const v = this.options.variant;
+    if (typeof source !== "string" || typeof summary !== "string") {
+      w.result = errorResult("source and summary must be strings", v);
+    } else if (!pyStrip(summary)) {
+      w.result = errorResult("summary is empty", v);
+    } else if (!pyStrip(source)) {
+      w.result = errorResult("source is empty", v);
+    } else {
+      const bad = [["summary", summary], ["source", source]].find(([, t]) => LONE_SURROGATE.test(t));
+      if (bad) {
+        w.result = errorResult(`${bad[0]} holds a lone surrogate (U+D800-U+DFFF, e.g. from a JSON escape like \\udcff): ` +
+          "not text any tokenizer can encode", v);
+      } else {
+        w.source = pyStrip(source);
+        w.summary = pyStrip(summary);
+      }
+    }
+    return w;
+  }
+
+  /** Run `fn`; an exception becomes the error result of every record of `group` not yet scored. */
+  async guard(group, fn) {
+    try {
+      await fn();
+    } catch (exc) {
+      const message = exc instanceof Error ? `${exc.name}: ${exc.message}` : `Error: ${exc}`;
+      for (const w of group) if (w.result === null) w.result = errorResult(message, this.options.variant);
+    }
+  }
+
+  async generatePairs(w) {
+    const m = this.manifest;
+    w.summary_encoded = this.codec.encode(w.summary, this.options.max_source_tokens);
+    const enc = await this.engine.encode(w.summary_encoded.ids);
+    w.hypotheses = await this.search(enc, this.options.search);
+    const decode = (ids) => this.codec.decode(ids);
+    const view = this.codec.roundtrip(w.summary);
+    w.span_valid = w.hypotheses
+      .map((h) => parse(h, { sep_id: m.separator.id, eos_id: m.tokens.eos, decode }))
+      .filter((p) => p !== null && answerInSummary(p.answer, w.summary, view));
+    w.selected = select(w.span_valid, this.options.max_pairs);
+    if (!w.selected.length) {
+      w.result = this.makeResult(w, []);
+      return;
+    }
+    w.logp_summary = await this.engine.teacherForced(enc, w.selected.map((p) => p.tokens), { maxRows: this.options.rescore_rows });
+  }
+
+  async rescoreOnSource(group) {
+    const w0 = group[0];
+    w0.source_encoded = this.codec.encode(w0.source, this.options.max_source_tokens);
+    const enc = await this.engine.encode(w0.source_encoded.ids);
+    for (const w of group) {
+      // each record's pairs in their own decoder passes, never mixed with another record's (docs/hosts.md §2)
+      const logps = await this.engine.teacherForced(enc, w.selected.map((p) => p.tokens), { maxRows: this.options.rescore_rows });
+      w.source_encoded = w0.source_encoded;
+      const scored = w.selected.map((p, i) => pairScore(p, logps[i], w.logp_summary[i], this.options.variant, this.ignore));
+      w.result = this.makeResult(w, scored);
+    }
+  }
+
+  makeResult(w, pairs) {
+    if (w.source_encoded === null) w.source_encoded = this.codec.encode(w.source, this.options.max_source_tokens);
+    const src = w.source_encoded;
+    const summ = w.summary_encoded;
+    return new Result({
+      quals: quals(pairs),
+      status: pairs.length ? STATUS_OK : STATUS_NO_PAIRS,
+      n_pairs: pairs.length,
+      variant: this.options.variant,
+      n_hypotheses: w.hypotheses.length,
+      n_span_valid: w.span_valid.length,
+      source_tokens: src.n_text_tokens,
+      source_truncated: src.truncated,
+      summary_tokens: summ ? summ.n_text_tokens : 0,
+      summary_truncated: Boolean(summ && summ.truncated),
+      pairs,
+    });
+  }
+
+  /** Text tokens kept from a source (and a summary): the option, else the bundle's limit. */
+  get source_limit() {
+    return this.options.max_source_tokens ?? this.manifest.encoding.max_source_tokens;
+  }
+
+  /** Every knob that changes the number, as Python's signature, then the runtime and this host. */
+  signature() {
+    const s = this.options.search;
+    const o = this.options;
+    const parts = [
+      "quals", `bundle:${this.bundle.digest.slice(0, 12)}`, `search:${s.search}`, `beams:${s.num_beams}`, `groups:${s.num_groups}`,
+      `div:${g(s.diversity)}`, `len:${s.min_length}-${s.max_length}`, `lp:${g(s.length_penalty)}`,
+    ];
+    if (s.search === "hf") parts.push(`ret:${s.returned}`, `es:${String(s.early_stopping).toLowerCase()}`);
+    parts.push(`variant:${o.variant}`, `pairs:${o.max_pairs}`, `src:${this.source_limit}`, `ep:${this.provider}`,
+      `ort:${this.ortVersion}`, `version:${VERSION}`, "host:js");
+    return parts.join("|");
+  }
+}
