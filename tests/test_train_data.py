@@ -163,7 +163,7 @@ def test_named_entity_cloze_pairs():
     assert any(e.answer == "Anna Smith" and e.question.startswith("Who") for e in shorts)
 
 
-def test_training_sets_are_read_back_only_when_a_run_resumes(tmp_path):
+def test_training_sets_are_read_back_unless_key_or_code_changed(tmp_path, monkeypatch):
     from quals.train import pipeline
 
     calls = []
@@ -175,9 +175,12 @@ def test_training_sets_are_read_back_only_when_a_run_resumes(tmp_path):
 
     key = {"mixture": "v2", "seed": 13}
     first = pipeline.training_sets(tmp_path, key, build)
-    assert pipeline.training_sets(tmp_path, key, build) == first and len(calls) == 2  # no checkpoint: built again
+    assert pipeline.training_sets(tmp_path, key, build) == first and len(calls) == 1  # same key and code: read back
+    monkeypatch.setattr(pipeline, "_data_code_digest", lambda: "other code")
     (tmp_path / "state.pt").write_bytes(b"")
-    assert pipeline.training_sets(tmp_path, key, build) == first and len(calls) == 2  # resumed: read back, equal
+    assert pipeline.training_sets(tmp_path, key, build) == first and len(calls) == 1  # resuming: what it started with
+    (tmp_path / "state.pt").unlink()
+    assert pipeline.training_sets(tmp_path, key, build) == first and len(calls) == 2  # a fresh run: the new code's
     assert pipeline.training_sets(tmp_path, {**key, "seed": 14}, build) == first and len(calls) == 3  # other key
 
 

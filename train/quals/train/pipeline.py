@@ -13,34 +13,57 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from . import data, loop, warmstart
+from . import curve, data, loop, mixture_v4, vocab, warmstart
 
 log = logging.getLogger("quals.train")
 
 
 # v1: the shipped default model's (FairytaleQA + heuristic cloze); v2: real human QA; v3: v1 + v2's sources at
 # half v2's size, continuing a v1 model (`init`: its bundle) instead of starting from MiniLM
-MIXTURES = ("v1", "v2", "v3")
+MIXTURES = ("v1", "v2", "v3", "v4")
+CONTINUES = ("v3", "v4")  # mixtures that continue the model of a bundle (init)
 
 
 def training_sets(work: Path, key: dict, build) -> dict[str, list[data.QAExample]]:
     """The run's examples: built (and written to work/{train,val}.jsonl) for a new run; read back from those
-    files when the run resumes from a checkpoint and they were built for the same `key` (mixture, seed...),
-    so that a resumed run does not spend minutes of spaCy on examples it already has, byte for byte."""
+    files when they were built for the same `key` (mixture, seed...), so that a rerun does not spend minutes of
+    spaCy on examples it already has. A run that resumes from a checkpoint keeps the examples it started with
+    even if the data code changed since (its batch plan and position index them); a fresh run rebuilds them
+    unless they were built by the same data code."""
     names = ("train", "val")
     stamp = work / "data.json"
-    if ((work / "state.pt").is_file() and stamp.is_file() and json.loads(stamp.read_text()) == key
-            and all((work / f"{n}.jsonl").is_file() for n in names)):
+    code = _data_code_digest()
+    found = json.loads(stamp.read_text()) if stamp.is_file() else None
+    have = found is not None and all((work / f"{n}.jsonl").is_file() for n in names)
+    resuming = (work / "state.pt").is_file()
+    if have and {k: v for k, v in found.items() if k != "code"} == key and (resuming or found.get("code") == code):
+        if found.get("code") != code:
+            log.warning("data: the code that builds examples changed since this run started; it resumes with the "
+                        "examples it started with")
         log.info("data: resuming with %s", ", ".join(str(work / f"{n}.jsonl") for n in names))
         return {n: [data.QAExample(**row) for row in data.read_jsonl(work / f"{n}.jsonl")] for n in names}
+    key = {**key, "code": code}
     stamp.unlink(missing_ok=True)
     sets = build()
     for name in names:
-        with (work / f"{name}.jsonl").open("w", encoding="utf-8") as f:
+        tmp = work / f"{name}.jsonl.tmp"
+        with tmp.open("w", encoding="utf-8") as f:
             for e in sets[name]:
                 f.write(e.to_json() + "\n")
+        tmp.replace(work / f"{name}.jsonl")
     stamp.write_text(json.dumps(key) + "\n")
     return sets
+
+
+def _data_code_digest() -> str:
+    """sha256 of the modules that build examples: examples built by other code are built again."""
+    import hashlib
+
+    here = Path(__file__).parent
+    h = hashlib.sha256()
+    for name in ("data.py", "mixture_v4.py"):
+        h.update((here / name).read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _bundle_id(bundle: Path) -> str:
@@ -78,8 +101,38 @@ def save_checkpoint(model, tok, out: Path) -> Path:
     return out
 
 
+def reshape(tok, model, examples: list[data.QAExample], *, vocab_min_count: int | None,
+            decoder_layers: int | None):
+    """The tokenizer and model cut to the pieces the training text uses at least `vocab_min_count` times
+    (quals.train.vocab) and/or with a decoder of `decoder_layers` layers; returns (tok, model, facts for the
+    run's stats). Deterministic: a resumed run rebuilds the same shapes before loading its checkpoint."""
+    from transformers import PreTrainedTokenizerFast
+
+    facts: dict = {"vocab_size_before": model.config.vocab_size}
+    old_ids = None
+    if vocab_min_count is not None:
+        backend = tok.backend_tokenizer
+        texts = sorted({t for e in examples for t in (e.context, e.question, e.answer)})
+        counts = vocab.piece_counts(backend, texts)
+        cut = vocab.trim(backend.to_str(), counts, min_count=vocab_min_count, keep=[warmstart.SEPARATOR])
+        from tokenizers import Tokenizer
+
+        new_backend = Tokenizer.from_str(cut.tokenizer_json)
+        tok = PreTrainedTokenizerFast(tokenizer_object=new_backend, bos_token="[CLS]", eos_token="[SEP]",
+                                      pad_token="[PAD]", unk_token="[UNK]", sep_token=warmstart.SEPARATOR,
+                                      additional_special_tokens=[warmstart.SEPARATOR],
+                                      model_input_names=["input_ids", "attention_mask"])
+        old_ids = cut.old_ids
+        facts.update(vocab_min_count=vocab_min_count, vocab_size=cut.size)
+    ids = {"pad_token_id": tok.pad_token_id, "bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id,
+           "decoder_start_token_id": tok.eos_token_id}
+    model = vocab.reshaped(model, old_ids=old_ids, token_ids=ids, decoder_layers=decoder_layers)
+    facts["decoder_layers"] = model.config.decoder_layers
+    return tok, model, facts
+
+
 def run(data_root: Path, work: Path, opts: loop.TrainOptions, *, mixture: str = "v1", full_data: bool = False,
-        init: Path | None = None) -> Path:
+        init: Path | None = None, vocab_min_count: int | None = None, decoder_layers: int | None = None) -> Path:
     """Train into `work` (resuming if it holds a checkpoint); returns the HF checkpoint directory.
 
     mixture v2 (data.build_v2) is SQuAD 1.1 + SQuADShifts + FairytaleQA + spaCy named-entity cloze, sampled
@@ -89,8 +142,9 @@ def run(data_root: Path, work: Path, opts: loop.TrainOptions, *, mixture: str = 
 
     if mixture not in MIXTURES:
         raise ValueError(f"mixture must be one of {MIXTURES}")
-    if (mixture == "v3") != (init is not None):
-        raise ValueError("mixture v3 continues a model: it needs the bundle to start from (init), the others do not")
+    if (mixture in CONTINUES) != (init is not None):
+        raise ValueError(f"mixtures {', '.join(CONTINUES)} continue a model: they need the bundle to start from "
+                         "(init), the others do not")
     if init is not None and not (init / "quals.json").is_file():
         raise ValueError(f"{init}: not a quals bundle (no quals.json)")
     work.mkdir(parents=True, exist_ok=True)
@@ -101,6 +155,8 @@ def run(data_root: Path, work: Path, opts: loop.TrainOptions, *, mixture: str = 
             return data.build(data_root, seed=opts.seed)
         if mixture == "v3":
             return data.build_v3(data_root, seed=opts.seed)
+        if mixture == "v4":
+            return mixture_v4.build_v4(data_root, seed=opts.seed)
         limits = {k: None for k in data.CPU_LIMITS} if full_data else None
         return data.build_v2(data_root, seed=opts.seed, limits=limits)
 
@@ -110,15 +166,34 @@ def run(data_root: Path, work: Path, opts: loop.TrainOptions, *, mixture: str = 
     src = warmstart.minilm_dir()
     tok = warmstart.build_tokenizer(src)
     model = warmstart.build_model(src) if init is None else warmstart.from_bundle(init, work, tok)
+    shape: dict = {}
+    if vocab_min_count is not None or decoder_layers is not None:
+        tok, model, shape = reshape(tok, model, sets["train"], vocab_min_count=vocab_min_count,
+                                    decoder_layers=decoder_layers)
     sep_id, eos_id = tok.convert_tokens_to_ids(warmstart.SEPARATOR), model.config.eos_token_id
-    train_pairs = loop.encode(sets["train"], tok, sep_id, eos_id, opts.max_source_tokens)
-    val_pairs = loop.encode(sets["val"], tok, sep_id, eos_id, opts.max_source_tokens)
+    model.config.save_pretrained(work / "model")  # what quals.train.snapshot rebuilds the run's state into
+    tok.save_pretrained(work / "model")
+    dropped: dict = {}
+    if opts.group_sources:
+        train_pairs = loop.compact(loop.encode_groups(sets["train"], tok, sep_id, eos_id, opts.max_source_tokens,
+                                                      dropped))
+        val_pairs = loop.encode_groups(sets["val"], tok, sep_id, eos_id, opts.max_source_tokens)
+    else:
+        train_pairs = loop.as_groups(loop.encode(sets["train"], tok, sep_id, eos_id, opts.max_source_tokens))
+        val_pairs = loop.as_groups(loop.encode(sets["val"], tok, sep_id, eos_id, opts.max_source_tokens))
+    probe = None
+    if opts.probe_every:
+        probe = curve.xquad_probe(data_root / "qa" / "xquad_en" / "squad_like.jsonl", tok, sep_id, eos_id,
+                                  max_source=opts.max_source_tokens)
     stats = {
-        "train_examples": len(train_pairs),
-        "val_examples": len(val_pairs),
+        "train_examples": sum(len(t) for _, t in train_pairs),
+        "train_sources": len(train_pairs),
+        "dropped": dropped,
+        **shape,
+        "val_examples": sum(len(t) for _, t in val_pairs),
         "train_by_origin": collections.Counter(f"{e.origin}/{e.kind}" for e in sets["train"]),
         "train_source_tokens": sum(len(s) for s, _ in train_pairs),
-        "train_target_tokens": sum(len(t) for _, t in train_pairs),
+        "train_target_tokens": sum(len(t) for _, ts in train_pairs for t in ts),
         "parameters": sum(p.numel() for p in model.parameters()),
         "options": asdict(opts),
         "mixture": mixture,
@@ -127,7 +202,7 @@ def run(data_root: Path, work: Path, opts: loop.TrainOptions, *, mixture: str = 
         **(init_recipe(init) if init is not None else {}),
     }
     log.info("data: %s", json.dumps(stats))
-    result = loop.train(model, train_pairs, val_pairs, work, opts)
+    result = loop.train(model, train_pairs, val_pairs, work, opts, probe=probe)
     out = save_checkpoint(model, tok, work / "checkpoint")
     stats.update(result, wall_seconds=time.time() - t0)
     (work / "train_stats.json").write_text(json.dumps(stats, indent=2, default=dict) + "\n")

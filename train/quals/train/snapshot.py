@@ -24,10 +24,17 @@ def snapshot(work: Path, out: Path) -> int:
     if not ckpt.is_file():
         raise FileNotFoundError(f"{ckpt}: no training state (has the run saved its first checkpoint?)")
     state = torch.load(ckpt, weights_only=False, map_location="cpu")
-    src = warmstart.minilm_dir()
-    model = warmstart.build_model(src)
+    shape = work / "model"  # the run's model config and tokenizer (pipeline.run writes them): v4's are reshaped
+    if (shape / "config.json").is_file():
+        from transformers import AutoConfig, AutoTokenizer, BartForConditionalGeneration
+
+        model = BartForConditionalGeneration(AutoConfig.from_pretrained(shape))
+        tok = AutoTokenizer.from_pretrained(shape)
+    else:
+        src = warmstart.minilm_dir()
+        model, tok = warmstart.build_model(src), warmstart.build_tokenizer(src)
     model.load_state_dict(state["model"])
-    pipeline.save_checkpoint(model, warmstart.build_tokenizer(src), out)
+    pipeline.save_checkpoint(model, tok, out)
     (out / "training_step.json").write_text(json.dumps({"step": state["step"], "options": state["options"]}) + "\n")
     return int(state["step"])
 

@@ -1,0 +1,97 @@
+"""Start, watch or stop the default model's training run in the background, across sessions.
+
+python -m quals.train.background start --work build/train-default -- ARGS...   (ARGS: python -m quals.train's)
+python -m quals.train.background status --work build/train-default
+python -m quals.train.background stop --work build/train-default
+
+Why: the v4 recipe needs many CPU hours, more than one working session; a session starts (or resumes) it first
+thing and does other work while it runs. `start` runs `python -m quals.train ARGS` at nice 10, detached, with
+its output in work/run.log and its process id in work/run.pid; the run itself resumes from work/state.pt (written
+atomically every --save-every-s seconds), so `start` after a stop, a crash or a new session continues where the
+last checkpoint left off. It refuses to start a second run in the same folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+
+def running(work: Path) -> int | None:
+    """The process id of the run in `work` if it is alive."""
+    pid_file = work / "run.pid"
+    if not pid_file.is_file():
+        return None
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, 0)
+    except (ValueError, ProcessLookupError, PermissionError):
+        return None
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if cmdline.is_file() and b"quals.train" not in cmdline.read_bytes():
+        return None  # the id was reused by another program
+    return pid
+
+
+def start(work: Path, args: list[str], nice: int = 10) -> int:
+    pid = running(work)
+    if pid is not None:
+        raise RuntimeError(f"a training run is already going in {work} (pid {pid})")
+    work.mkdir(parents=True, exist_ok=True)
+    with (work / "run.log").open("ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "quals.train", "--work", str(work), *args],
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, preexec_fn=lambda: os.nice(nice))
+    (work / "run.pid").write_text(f"{proc.pid}\n")
+    return proc.pid
+
+
+def status(work: Path) -> dict:
+    """Whether it runs, and the learning curve's last line and last validation / probe figures."""
+    curve = work / "history.jsonl"
+    lines = [json.loads(x) for x in curve.read_text().split("\n") if x.strip()] if curve.is_file() else []
+    out: dict = {"work": str(work), "running": running(work), "last": lines[-1] if lines else None}
+    for key in ("val_nll", "xquad_gold_nll"):
+        hit = next((x for x in reversed(lines) if key in x), None)
+        if hit is not None:
+            out[f"last_{key}"] = hit
+    out["finished"] = (work / "train_stats.json").is_file()
+    return out
+
+
+def stop(work: Path) -> bool:
+    pid = running(work)
+    if pid is None:
+        return False
+    os.killpg(pid, signal.SIGTERM)
+    return True
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m quals.train.background", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("action", choices=["start", "status", "stop"])
+    p.add_argument("--work", type=Path, default=Path("build/train-default"))
+    p.epilog = "start: the arguments after -- are python -m quals.train's"
+    argv = sys.argv[1:]
+    cut = argv.index("--") if "--" in argv else len(argv)
+    a, args = p.parse_args(argv[:cut]), argv[cut + 1:]
+    if a.action == "start":
+        try:
+            pid = start(a.work, args)
+        except RuntimeError as exc:
+            p.exit(1, f"{exc}\n")
+        print(f"training in the background: pid {pid}, log {a.work / 'run.log'}, curve {a.work / 'history.jsonl'}")
+    elif a.action == "status":
+        print(json.dumps(status(a.work), indent=1))
+    else:
+        print("stopped" if stop(a.work) else "not running")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""How the selected questions read: copied from the summary, or asked about it.
+
+python -m quals.train.question_quality --model BUNDLE [--data ../shared/data] [--per-set 50] [--json OUT]
+
+On a seeded sample of development summaries (the summaries only: no label is read), the pairs QUALS selects
+(Scorer.trace, the bundle's default search) are measured:
+- copied: the longest run of consecutive words that the question shares with the summary covers at least
+  COPY_SHARE of the question's words (lower-cased, punctuation split off): the question restates the summary
+  with a wh-word in it ("what near valparaiso in central chile cut power to about 200, 000 homes?");
+- asks: the question starts with a question word or an auxiliary (QUESTION_STARTS);
+- samples: SAMPLES pairs for reading, each from another summary.
+Runs on the runtime only (no torch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+from pathlib import Path
+
+from quals import Scorer
+
+from .data import read_jsonl
+
+COPY_SHARE = 0.8
+QUESTION_STARTS = frozenset(
+    "what who whom whose which when where why how is are was were do does did can could will would shall should "
+    "has have had may might must am".split())
+SETS = ("summeval", "polytope", "goyal21", "gofigure")
+SAMPLES = 10
+_WORD = re.compile(r"\w+|[^\w\s]")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def longest_common_run(a: list[str], b: list[str]) -> int:
+    """Length of the longest run of consecutive items found in both lists."""
+    best, prev = 0, [0] * (len(b) + 1)
+    for x in a:
+        cur = [0] * (len(b) + 1)
+        for j, y in enumerate(b, 1):
+            if x == y:
+                cur[j] = prev[j - 1] + 1
+                best = max(best, cur[j])
+        prev = cur
+    return best
+
+
+def is_copied(question: str, summary: str, share: float = COPY_SHARE) -> bool:
+    q = [w for w in words(question) if w != "?"]
+    return bool(q) and longest_common_run(q, words(summary)) >= share * len(q)
+
+
+def asks(question: str) -> bool:
+    w = words(question)
+    return bool(w) and w[0] in QUESTION_STARTS
+
+
+def measure(scorer: Scorer, summaries: list[tuple[str, str]], seed: int = 0) -> dict:
+    """summaries: (set name, summary). Each summary scored against itself (only the selected pairs are read)."""
+    n_pairs = n_copied = n_asks = 0
+    per_set: dict[str, dict[str, int]] = {}
+    pool = []
+    for name, summary in summaries:
+        trace = scorer.trace(summary, summary)
+        stats = per_set.setdefault(name, {"summaries": 0, "pairs": 0, "copied": 0, "asks": 0})
+        stats["summaries"] += 1
+        for p in trace.selected:
+            c, a = is_copied(p.question, summary), asks(p.question)
+            n_pairs, n_copied, n_asks = n_pairs + 1, n_copied + c, n_asks + a
+            stats["pairs"] += 1
+            stats["copied"] += c
+            stats["asks"] += a
+        if trace.selected:
+            p = trace.selected[0]
+            pool.append({"set": name, "summary": summary, "question": p.question, "answer": p.answer,
+                         "copied": is_copied(p.question, summary)})
+    rng = random.Random(seed)
+    return {"summaries": len(summaries), "pairs": n_pairs, "copied_share": n_copied / max(1, n_pairs),
+            "asks_share": n_asks / max(1, n_pairs), "per_set": per_set, "copy_share_rule": COPY_SHARE,
+            "samples": rng.sample(pool, min(SAMPLES, len(pool))), "signature": scorer.signature()}
+
+
+def development_summaries(data: Path, per_set: int, seed: int) -> list[tuple[str, str]]:
+    out = []
+    for name in SETS:
+        summaries = sorted({r["summary"].strip() for r in read_jsonl(data / "eval" / f"{name}.jsonl")
+                            if r["summary"].strip()})
+        out += [(name, s) for s in random.Random(f"{seed}:{name}").sample(summaries, min(per_set, len(summaries)))]
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m quals.train.question_quality", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", type=Path, default=None, help="bundle (default: the shipped model)")
+    p.add_argument("--data", type=Path, default=Path("../shared/data"))
+    p.add_argument("--per-set", type=int, default=50)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", type=Path, default=None)
+    a = p.parse_args()
+    out = measure(Scorer.load(a.model), development_summaries(a.data, a.per_set, a.seed), seed=a.seed)
+    text = json.dumps(out, indent=1, ensure_ascii=False)
+    if a.json:
+        a.json.parent.mkdir(parents=True, exist_ok=True)
+        a.json.write_text(text + "\n", encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
