@@ -37,6 +37,7 @@ def test_jsonl_one_record_per_line_in_order_with_bad_lines(bart_bundle, tmp_path
     assert [x["status"] for x in recs] == ["no_qa_pairs", "error", "error", "error", "error", "no_qa_pairs"]
     assert "line 2: not JSON" in recs[1]["error"] and "missing field(s): summary" in recs[2]["error"]
     assert "not valid UTF-8" in recs[3]["error"] and "summary is empty" in recs[4]["error"]
+    assert all(x["error"].startswith(f"line {n}: ") for x, n in zip(recs[1:5], (2, 3, 4, 5)))  # one format
     assert all(x["quals"] is None for x in recs)
     assert "4 of 6 record(s) could not be scored" in r.stderr
 

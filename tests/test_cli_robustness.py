@@ -205,7 +205,9 @@ def test_scorer_refuses_a_bare_string_and_takes_any_iterable(bart_bundle):
     res = s.score((x for x in ["Anna built it."]), iter(["Anna."]))
     assert len(res) == 1 and res[0].status == "no_qa_pairs"
     hyps = s.generate("Anna built it.")
-    assert all(h.text == s.codec.tokenizer.decode(list(h.tokens), skip_special_tokens=False) for h in hyps)
+    special = [s.manifest.separator.text, *s.codec.tokenizer.decode([s.manifest.tokens.eos], skip_special_tokens=False)
+               .split()]
+    assert hyps and all(h.text is not None and not any(x in h.text for x in special) for h in hyps)
 
 
 def _quals_cmd() -> list[str]:
@@ -219,28 +221,64 @@ def test_a_killed_run_resumes_after_its_last_whole_record(bart_bundle, tmp_path,
             for i in range(n)]
     inp = tmp_path / "in.jsonl"
     inp.write_text("".join(json.dumps(r) + "\n" for r in recs))
-    args = ["score", "--model", str(bart_bundle), "--input", str(inp), "--batch-size", "1", "--threads", "1"]
+    args = ["score", "--model", str(bart_bundle), "--input", str(inp), "--threads", "1"]  # default batch size
     full, part = tmp_path / f"full.{fmt}", tmp_path / f"part.{fmt}"
+    partial = tmp_path / f"part.{fmt}.partial"
+    part.write_bytes(b"an earlier run's results\n")  # a killed run must leave the file it would replace alone
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     subprocess.run([*_quals_cmd(), *args, "--output", str(full)], check=True, env=env, capture_output=True)
+    assert not (tmp_path / f"full.{fmt}.partial").exists()
     proc = subprocess.Popen([*_quals_cmd(), *args, "--output", str(part)], env=env, stderr=subprocess.PIPE)
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
-        if part.exists() and part.read_bytes().count(b"\n") >= 10:
+        if partial.exists() and partial.read_bytes().count(b"\n") >= 10:
             break
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    written = part.read_bytes()
+    assert part.read_bytes() == b"an earlier run's results\n"
+    written = partial.read_bytes()
     assert written.endswith(b"\n"), "a killed run left a partial record"
     n_lines = written.count(b"\n")
     assert 10 <= n_lines < n + (fmt == "csv"), "the run was not killed mid-way"
-    with open(part, "ab") as f:
+    with open(partial, "ab") as f:
         f.write(b'{"id": "torn' if fmt == "jsonl" else b"r999,torn")  # and a torn write for good measure
+    r = subprocess.run([*_quals_cmd(), *args, "--output", str(part)], env=env, capture_output=True)
+    assert r.returncode == 2 and b"--resume continues it" in r.stderr  # a new run does not discard the records
     r = subprocess.run([*_quals_cmd(), *args, "--output", str(part), "--resume"], env=env, capture_output=True)
     assert r.returncode == 0, r.stderr
     assert b"resuming" in r.stderr
-    assert part.read_bytes() == full.read_bytes()
+    assert part.read_bytes() == full.read_bytes() and not partial.exists()
+
+
+@pytest.mark.parametrize("failure", ["no model", "corrupt bundle", "cuda", "source limit", "bad option"])
+def test_a_run_that_fails_before_scoring_leaves_the_output_as_it_was(bart_bundle, tmp_path, failure):
+    inp = tmp_path / "in.jsonl"
+    inp.write_text(json.dumps({"source": "Anna built it.", "summary": "Anna."}) + "\n")
+    out = tmp_path / "keep.jsonl"
+    out.write_bytes(b'{"quals": -1.5, "precious": true}\n')
+    broken = tmp_path / "broken"
+    shutil.copytree(bart_bundle, broken)
+    (broken / "tokenizer.json").write_text("{}")
+    extra = {"no model": ["--model", str(tmp_path / "none")], "corrupt bundle": ["--model", str(broken)],
+             "cuda": ["--model", str(bart_bundle), "--provider", "cuda"],
+             "source limit": ["--model", str(bart_bundle), "--max-source-tokens", "100000"],
+             "bad option": ["--model", str(bart_bundle), "--num-beams", "5", "--num-groups", "2"]}[failure]
+    if failure == "cuda" and "CUDAExecutionProvider" in __import__("onnxruntime").get_available_providers():
+        pytest.skip("CUDA is available here")
+    r = run(["score", "--input", str(inp), "--output", str(out), *extra])
+    assert r.exit_code in (2, 3), r.output
+    assert out.read_bytes() == b'{"quals": -1.5, "precious": true}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken", "in.jsonl", "keep.jsonl"]
+
+
+def test_an_empty_input_says_so_and_writes_an_empty_output(bart_bundle, tmp_path):
+    inp = tmp_path / "empty.jsonl"
+    inp.write_bytes(b"")
+    out = tmp_path / "out.jsonl"
+    out.write_text("old\n")
+    r = run(["score", "--model", str(bart_bundle), "--input", str(inp), "--output", str(out)])
+    assert r.exit_code == 0 and "holds no records" in r.stderr and out.read_bytes() == b""
 
 
 def test_resume_refuses_an_output_of_another_input(bart_bundle, tmp_path):

@@ -133,3 +133,25 @@ def test_conseq_without_pairs_selects_nothing_and_says_so(bart_bundle, tmp_path)
     report = json.loads((out / "report.json").read_text())
     assert report["counts"]["candidates"] == {"no_qa_pairs": 6} and report["counts"]["used"] == 0
     assert (out / "train.source").read_text() == "" and r.exit_code == 1  # the bad document
+
+
+def test_an_empty_set_says_why_and_how_many_documents_it_needs():
+    assert cq.empty_sets(cq.select_documents(RECORDS, 0.5, 0.5), 0.5, 0.5, intersect=True) == []
+    (disjoint,) = cq.empty_sets(cq.select_documents(RECORDS, 0.3, 0.3), 0.3, 0.3, intersect=True)
+    assert "no document is in both S+ (3) and S- (3)" in disjoint
+    assert cq.empty_sets(cq.select_documents(RECORDS, 0.3, 0.3, intersect=False), 0.3, 0.3, intersect=False) == []
+    two = RECORDS[:2]
+    lines = cq.empty_sets(cq.select_documents(two, 0.1, 0.3), 0.1, 0.3, intersect=True)
+    assert lines == ["S- is empty: k = round(0.1 x 2 documents) = 0; it needs at least 6 documents at this ratio"]
+    unscored = [doc(0, None, [None]), doc(1, None, [None])]
+    lines = cq.empty_sets(cq.select_documents(unscored, 0.5, 0.5), 0.5, 0.5, intersect=True)
+    assert len(lines) == 2 and all("none of the 2 documents has a scored" in x for x in lines)
+
+
+def test_training_files_of_the_other_layout_are_removed(tmp_path):
+    docs = [cq.Document(i, f"d{i}", "src", "ref", ("cand",)) for i in range(3)]
+    sel = cq.select_documents([doc(i, 0.1 * i, [-1.0 * i]) for i in range(3)], 0.5, 0.5)
+    cq.write_training_files(docs, sel, tmp_path, intersect=False)
+    assert (tmp_path / "target.source").exists()
+    cq.write_training_files(docs, sel, tmp_path, intersect=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.source", "train.target", "train.untarget"]

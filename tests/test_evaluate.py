@@ -202,3 +202,13 @@ def test_benchmark_lines_may_hold_raw_unicode_line_separators(tmp_path):
     path.write_text("\ufeff" + json.dumps(rec, ensure_ascii=False) + "\r\n", encoding="utf-8")
     (r,) = ev.load_benchmark(path)
     assert r.source == rec["source"] and r.id == "a"
+
+
+def test_an_undefined_metric_says_why():
+    import numpy as np
+
+    one_class = ev.undefined_because(np.array([0.1, 0.2, 0.3]), np.array([1.0, 1.0, 1.0]), "binary", 4)
+    assert "label 1" in one_class and "both classes" in one_class
+    assert "at least 2" in ev.undefined_because(np.array([0.1]), np.array([1.0]), "binary", 5)
+    assert ev.undefined_because(np.array([0.1, 0.2]), np.array([0.0, 1.0]), "binary", 2) is None
+    assert "same score" in ev.undefined_because(np.array([0.5, 0.5]), np.array([0.0, 1.0]), "binary", 2)

@@ -149,3 +149,28 @@ def test_page_renders_in_a_headless_browser(tmp_path):
     assert data["pairs"] and "<svg" in dom
     for p in data["pairs"]:
         assert p["question"].replace("'", "&#x27;") in dom or p["question"] in dom
+
+
+def test_the_png_keeps_its_title_band_clear_and_marks_question_and_answer(tmp_path):
+    pytest.importorskip("matplotlib")
+    import matplotlib.image
+    import numpy as np
+    from quals.tasks.explain import TITLE_BAND_IN, Explanation, PairView, TokenView, render_png, token_label
+
+    assert token_label("##aiso", "question") == "aiso" and token_label("[unused0]", "separator") == "\u2192"
+    roles = ["question"] * 4 + ["separator"] + ["answer"] * 2 + ["eos"]
+    tokens = tuple(TokenView(i, f"t{i}", r, -0.1 * i, -0.2 * i, -0.1) for i, r in enumerate(roles))
+    pairs = tuple(PairView(k, "Who built the bridge?", "Anna Smith", -1.0 + k, -2.0, -1.0, (0, 10), tokens)
+                  for k in range(3))
+    e = Explanation("src", "Anna Smith built it.", -0.5, "ok", None, "paper", 3, False, False, "quals|x", pairs)
+    png = matplotlib.image.imread(render_png(e, tmp_path / "c.png"))
+    dark = png[..., :3].mean(axis=2) < 0.3
+    band = dark[: int(TITLE_BAND_IN * 80) - 4]  # 80 dpi
+    longest = max((len(run) for row in band for run in "".join("1" if d else "0" for d in row).split("0")),
+                  default=0)
+    assert dark.any() and longest < png.shape[1] // 4  # text and legend only: no panel's frame in the band
+    below = dark[int(TITLE_BAND_IN * 80):]
+    assert max(len(run) for row in below for run in "".join("1" if d else "0" for d in row).split("0")) \
+        > png.shape[1] // 2  # the panels' frames are there
+    colors = {tuple(np.round(px[:3] * 255).astype(int)) for px in png.reshape(-1, png.shape[-1])}
+    assert (0xF3, 0xF6, 0xFB) in colors and (0xFD, 0xF3, 0xE7) in colors  # question and answer columns shaded

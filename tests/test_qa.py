@@ -103,3 +103,18 @@ def test_span_check_accepts_the_tokenizer_view_of_the_summary():
     assert answer_in_summary("$ 5 million", summary, view)
     assert answer_in_summary("zurich", summary, view)
     assert not answer_in_summary("geneva", summary, view)
+
+
+def test_text_for_people_follows_the_summary():
+    from quals.readable import as_written, pair_text
+
+    summary = ("A magnitude 6.2 quake near Valparaiso in central Chile cut power to about 200,000 homes on Tuesday, "
+               "said Elena Ruiz. Chile has a plan.")
+    q, a = pair_text("what near valparaiso in central chile cut power to about 200, 000 homes?", "200, 000 homes",
+                     summary)
+    assert (q, a) == ("What near Valparaiso in central Chile cut power to about 200,000 homes?", "200,000 homes")
+    assert pair_text("how strong was it?", "6. 2", summary) == ("How strong was it?", "6.2")
+    assert pair_text("who said it?", "elena ruiz", summary)[1] == "Elena Ruiz"
+    assert pair_text("what cut power to a city?", "an", summary) == ("What cut power to a city?", "an")  # not "An"
+    assert as_written("an", "Anna ran") is None and as_written("anna", "Anna ran") == "Anna"
+    assert pair_text("in 2019, 300 people came?", "x", "In 2019, 300 people came.")[0] == "In 2019, 300 people came?"

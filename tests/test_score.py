@@ -101,3 +101,35 @@ def test_long_source_is_truncated_and_flagged(bart_bundle):
     limit = scorer.manifest.encoding.max_source_tokens
     assert r.status == "ok" and r.source_truncated and r.source_tokens > limit
     assert not scorer.score_one(SOURCE, SUMMARY).source_truncated
+
+
+def test_a_source_is_encoded_once_across_calls_and_the_numbers_do_not_change(bart_bundle):
+    """One record per call (each written as soon as it is scored) costs no extra encoder pass for a shared source."""
+    from quals.bundle import load_bundle
+    from quals.engine import Engine
+    from quals.options import default_options
+
+    class CountingEngine(Engine):
+        encoder_calls = 0
+
+        def run_session(self, session, names, feeds):
+            if session is self.encoder:
+                CountingEngine.encoder_calls += 1
+            return super().run_session(session, names, feeds)
+
+    b = load_bundle(bart_bundle)
+    scorer = Scorer(b, CountingEngine(b), default_options(b))
+    scorer.search = lambda enc, opts: list(hyps)  # pairs whose answers are in every summary below
+    together = Scorer.load(bart_bundle)
+    together.search = scorer.search
+    m, c = scorer.manifest, scorer.codec
+    hyps = [Hypothesis(tuple(c.text_ids(q) + [m.separator.id] + c.text_ids(a) + [m.tokens.eos]),
+                       (-0.5,) * (len(c.text_ids(q)) + len(c.text_ids(a)) + 2), -0.5)
+            for q, a in (("Who built it?", "Anna"), ("What?", "bridge"))]
+    source = "Anna Smith built a bridge in Paris in 1990. It cost four million francs."
+    summaries = ["Anna built a bridge.", "The bridge of Anna is in Paris.", "Anna's bridge cost four million francs."]
+    one_by_one = [scorer.score([source], [s])[0] for s in summaries]
+    assert all(r.n_pairs == 2 for r in one_by_one)
+    assert CountingEngine.encoder_calls == len(summaries) + 1  # each summary, and the source once
+    batch = together.score([source] * 3, summaries)
+    assert [r.to_dict(details=True) for r in one_by_one] == [r.to_dict(details=True) for r in batch]

@@ -24,6 +24,7 @@ from .errors import InputError
 from .models import resolve_model
 from .options import QualsOptions, default_options
 from .qa import QAPair, answer_in_summary, parse, select_pairs
+from .readable import pair_text
 from .result import STATUS_NO_PAIRS, STATUS_OK, Result, error_result
 from .score import PairScore, mean_value, pair_score
 from .search import Hypothesis, SearchOptions, run_search
@@ -32,6 +33,7 @@ from .text import Encoded, TextCodec
 
 log = logging.getLogger("quals")
 
+SOURCE_CACHE = 8  # encoded sources kept between calls (an encoder output of 510 tokens is ~0.8 MB)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -75,6 +77,12 @@ class _InFlight:
                      tuple(self.span_valid), tuple(self.selected), tuple(self.logp_summary), self.result)
 
 
+def for_people(pair: PairScore, summary: str) -> PairScore:
+    """The pair with its question and answer as the summary writes them (readable.pair_text); numbers unchanged."""
+    question, answer = pair_text(pair.question, pair.answer, summary)
+    return dataclasses.replace(pair, question=question, answer=answer)
+
+
 class Scorer:
     def __init__(self, bundle: Bundle, engine: Engine, options: QualsOptions):
         self.bundle = bundle
@@ -82,6 +90,7 @@ class Scorer:
         self.engine = engine
         self.codec = TextCodec(bundle.file("tokenizer"), self.manifest.tokens, self.manifest.encoding)
         self.options = options
+        self._sources: dict[str, tuple[Encoded, EncoderOutput]] = {}  # _encoded_source's cache, oldest first
         self._ignore = frozenset(self.manifest.ans_lm_ignore_ids) | {
             t for t in (self.manifest.tokens.eos, self.manifest.tokens.bos) if t is not None
         }
@@ -121,9 +130,17 @@ class Scorer:
         if not text:
             raise InputError("text is empty")
         enc = self.engine.encode(self.codec.encode(text, self.options.max_source_tokens).ids)
-        decode = self.codec.tokenizer.decode
-        return [dataclasses.replace(h, text=decode(list(h.tokens), skip_special_tokens=False))
-                for h in self.search(enc, opts)]
+        return [dataclasses.replace(h, text=self._hypothesis_text(h, text)) for h in self.search(enc, opts)]
+
+    def _hypothesis_text(self, h: Hypothesis, text: str) -> str:
+        """A hypothesis for people: "question -> answer" (readable.pair_text) when it splits into a QA pair,
+        else its tokens decoded without special tokens."""
+        m = self.manifest
+        pair = parse(h, sep_id=m.separator.id, eos_id=m.tokens.eos, decode=self.codec.decode)
+        if pair is None:
+            return self.codec.decode(list(h.tokens))
+        question, answer = pair_text(pair.question, pair.answer, text)
+        return f"{question} -> {answer}"
 
     # -- scoring ---------------------------------------------------------------------------------
     def score(
@@ -229,18 +246,31 @@ class Scorer:
 
     def _rescore_on_source(self, group: list[_InFlight]) -> None:
         w0 = group[0]
-        w0.source_encoded = self.codec.encode(w0.source, self.options.max_source_tokens)
-        enc = self.engine.encode(w0.source_encoded.ids)
+        w0.source_encoded, enc = self._encoded_source(w0.source)
         for w in group:
             # Each record's pairs in their own decoder passes, never mixed with another record's: a dynamic-int8
             # bundle quantizes activations per call, so co-batched rows would change this record's numbers.
             logps = self.engine.teacher_forced(enc, [p.tokens for p in w.selected], max_rows=self.options.rescore_rows)
             w.source_encoded = w0.source_encoded
             scored = [
-                pair_score(p, lp_src, lp_summ, self.options.variant, self._ignore)
+                for_people(pair_score(p, lp_src, lp_summ, self.options.variant, self._ignore), w.summary)
                 for p, lp_src, lp_summ in zip(w.selected, logps, w.logp_summary)
             ]
             w.result = self._result(w, tuple(scored))
+
+    def _encoded_source(self, source: str) -> tuple[Encoded, EncoderOutput]:
+        """The source's ids and encoder output, from a cache of the last SOURCE_CACHE sources: summaries of one
+        source share its encoding across calls too, so that scoring one record per call (each written as soon
+        as it is scored) costs no more encoder passes than a batch of them. The same ids give the same encoder
+        output bit for bit, so a hit changes no number."""
+        hit = self._sources.pop(source, None)
+        if hit is None:
+            ids = self.codec.encode(source, self.options.max_source_tokens)
+            hit = (ids, self.engine.encode(ids.ids))
+        self._sources[source] = hit
+        while len(self._sources) > SOURCE_CACHE:
+            self._sources.pop(next(iter(self._sources)))
+        return hit
 
     def _result(self, w: _InFlight, pairs: tuple[PairScore, ...]) -> Result:
         if w.source_encoded is None:

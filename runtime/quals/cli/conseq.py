@@ -86,6 +86,8 @@ def conseq(model, input_, out_dir, neg_ratio, pos_ratio, separate, resume, overw
                                            batch_size=batch_size, progress=bar.update)
             except InputError as exc:
                 raise click.UsageError(str(exc)) from exc
+    for line in cq.empty_sets(sel, neg_ratio, pos_ratio, intersect=not separate):
+        note(line)
     c = sel.counts
     click.echo(f"{c['documents']} documents: S- {c['negatives']} (k={sel.k_neg}, worst candidate <= "
                f"{_threshold(sel.threshold_neg)}), S+ {c['positives']} (k={sel.k_pos}, reference >= "

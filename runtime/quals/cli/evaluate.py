@@ -84,6 +84,9 @@ def evaluate(model, benchmarks, variants, kind, limit, seed, n_resamples, json_o
     with exit_codes():
         rows = ev.report(scored, variants, n_resamples=n_resamples, seed=seed, kind=kind)
     click.echo(ev.format_table(rows))
+    for r in rows:
+        if r.note:
+            note(f"{r.benchmark} / {r.origin} / {r.variant}: {r.note}")
     n_new = len(records) - n_reused
     click.echo(f"{n_new} records scored in {seconds:.0f} s ({seconds / max(1, n_new):.2f} s/record)"
                + (f", {n_reused} reused" if n_reused else ""), err=True)

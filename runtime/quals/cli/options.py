@@ -44,8 +44,10 @@ progress = click.option("--progress/--no-progress", default=True, help="Progress
 overwrite = click.option("--overwrite", is_flag=True, help="Replace the files of an existing output.")
 input_format = click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
                             help="Input format (default: from the input's extension, else jsonl).")
-batch_size = click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True,
-                          help="Records per scoring call (summaries of one source share its encoding within a call).")
+batch_size = click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
+                          help="Records per scoring call (per task of a worker); each record is written when its "
+                               "call returns. Summaries of one source share its encoding either way (a scorer "
+                               "keeps its last 8 sources encoded).")
 
 SEARCH_FLAGS = ("search", "num_beams", "num_groups", "diversity", "min_length", "max_length", "length_penalty")
 search = _all(

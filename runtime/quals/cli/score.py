@@ -4,24 +4,26 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from pathlib import Path
 
 import click
 
 from ..errors import InputError
-from ..tasks.io import BadRecord, RecordWriter, guess_format, open_output
+from ..run.pool import WorkerError
+from ..tasks.io import BadRecord, OutputFile, RecordWriter, guess_format, open_output, partial_path
 from ..tasks.resume import check_alignment, read_written
 from ..tasks.score_file import Tally, output_fields, score_into
 from . import options as o
 from .app import EXIT_RECORD_ERRORS, exit_codes, main, note
-from .records import read_input, run_on
+from .records import read_input_numbered, run_on
 
 
 @main.command()
 @o.model
 @click.option("--input", "input_", default="-", show_default=True, help="Input file of records, or - for stdin.")
 @click.option("--output", default="-", show_default=True,
-              help="Output file, or - for stdout. An existing file is replaced when the first record is written, "
-                   "not before (a run that fails earlier leaves it as it was).")
+              help="Output file, or - for stdout. Records go to OUTPUT.partial as they are scored, renamed to "
+                   "OUTPUT when the run ends: a run that fails or is killed leaves an existing OUTPUT as it was.")
 @o.input_format
 @click.option("--output-format", "out_fmt", type=click.Choice(o.FORMATS), default=None,
               help="Output format (default: from the output's extension, else jsonl; never from the input's).")
@@ -31,7 +33,8 @@ from .records import read_input, run_on
 @click.option("--drop-text", is_flag=True,
               help="Leave the input's source and summary out of the output records (ids and other fields stay).")
 @click.option("--resume", is_flag=True,
-              help="Continue an --output file that a killed run left: keep its whole records, score the rest.")
+              help="Continue what a killed run left (OUTPUT.partial, else OUTPUT): keep its whole records, score the "
+                   "rest.")
 @o.batch_size
 @o.provider
 @o.threads
@@ -56,21 +59,26 @@ def score(model, input_, output, fmt, out_fmt, source_text, summary_text, detail
         raise click.UsageError("--resume needs --output FILE (the file a killed run left)")
     out_fmt = out_fmt or guess_format(output)
     if source_text is not None:
-        records = [{"source": source_text, "summary": summary_text}]
+        records, lines = [{"source": source_text, "summary": summary_text}], [None]
     else:
-        records = read_input(input_, fmt or guess_format(input_))
+        records, lines = read_input_numbered(input_, fmt or guess_format(input_))
+    if not records:
+        note(f"{'stdin' if input_ == '-' else input_} holds no records: nothing to score")
+    if output != "-" and not resume and Path(partial_path(output)).exists():
+        raise click.UsageError(f"{partial_path(output)} holds the records of an unfinished run: --resume continues "
+                               "it; remove it to start again")
     fields = output_fields(records, details, out_fmt, drop_text)
-    done: list[dict] = []
-    if resume:
-        try:
-            done = read_written(output, out_fmt, fields).records
-            check_alignment(done, [r.fields if isinstance(r, BadRecord) else r for r in records])
-        except (InputError, OSError) as exc:
-            raise click.UsageError(str(exc)) from exc
     try:
         stream = open_output(output, append=resume)
     except OSError as exc:
         raise click.UsageError(f"cannot write --output {output}: {exc.strerror or exc}") from exc
+    done: list[dict] = []
+    if resume:
+        try:
+            done = read_written(stream.writing, out_fmt, fields).records
+            check_alignment(done, [r.fields if isinstance(r, BadRecord) else r for r in records])
+        except (InputError, OSError) as exc:
+            raise click.UsageError(str(exc)) from exc
     overrides = dict(variant=variant, max_pairs=max_pairs, max_source_tokens=max_source_tokens,
                      **o.search_overrides(search_kw))
     tally = Tally.of(done)
@@ -81,16 +89,22 @@ def score(model, input_, output, fmt, out_fmt, source_text, summary_text, detail
         if show_signature:
             click.echo(run.signature, err=True)
         if resume:
-            note(f"resuming {output}: {len(done)} of {len(records)} record(s) already written")
+            note(f"resuming {stream.writing}: {len(done)} of {len(records)} record(s) already written")
         writer = RecordWriter(stream, out_fmt, fields=fields, header=not (resume and done))
         show_bar = progress and sys.stderr.isatty() and len(todo) > 1
         with click.progressbar(length=len(todo), label="scoring", file=sys.stderr, hidden=not show_bar) as bar:
             try:
                 score_into(run.runner, todo, writer, tally, variant=run.options.variant, details=details,
-                           drop_text=drop_text, batch_size=batch_size, progress=bar.update)
+                           drop_text=drop_text, batch_size=batch_size, lines=lines[len(done):], progress=bar.update)
             except BrokenPipeError:
                 note("the output was closed before every record was written")
                 sys.exit(EXIT_RECORD_ERRORS)
+            except WorkerError:
+                if isinstance(stream, OutputFile):
+                    note(f"the {tally.written} record(s) written so far are in {stream.writing}: --resume continues")
+                raise
+        if isinstance(stream, OutputFile):
+            stream.commit()  # every record written (some may be errors): the output is complete
     for line in tally.notes(len(records), run.options.max_source_tokens):
         note(line)
     if tally.errors:

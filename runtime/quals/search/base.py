@@ -78,8 +78,8 @@ class Hypothesis:
     token_scores: per-token differences of the cumulative search score, so they carry the diversity
     penalty each token was charged; sum(token_scores) is the sequence's summed search score.
     score: the normalised score the search ranks by (sum / length ** length_penalty).
-    text: the decoded tokens, special tokens (the QA separator) kept; filled by `Scorer.generate` (a search
-    knows no tokenizer).
+    text: for people, filled by `Scorer.generate` (a search knows no tokenizer): "question -> answer" cased and
+    spelled as the input text writes them (quals.readable), or the tokens decoded without special tokens.
     """
 
     tokens: tuple[int, ...]

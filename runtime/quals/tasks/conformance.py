@@ -91,8 +91,8 @@ def _run(scorer: Scorer, source: str, summary: str) -> dict[str, Any]:
         pairs.append(
             {
                 "hypothesis": index[id(sel.hypothesis)],
-                "question": p.question,
-                "answer": p.answer,
+                "question": sel.question,  # the decoding the metric uses (Result's pairs are cased for people)
+                "answer": sel.answer,
                 "tokens": list(p.tokens),
                 "sep_index": sel.sep_index,
                 "answer_index": list(p.answer_index),

@@ -232,6 +232,31 @@ def select_documents(records: Sequence[dict[str, Any]], neg_ratio: float = 0.3, 
     )
 
 
+def empty_sets(sel: Selection, neg_ratio: float, pos_ratio: float, intersect: bool) -> list[str]:
+    """Why a training set came out empty, in words, with how many documents it would need (none: not empty)."""
+    c, out = sel.counts, []
+
+    def needed(ratio: float) -> str:
+        if ratio <= 0:
+            return "a ratio above 0"
+        n = next(n for n in range(1, 10**7) if round(ratio * n) >= 1)  # Python's round, as select_documents
+        return f"at least {n} documents at this ratio"
+
+    for name, k, ratio, kind in (("S-", sel.k_neg, neg_ratio, "candidate"), ("S+", sel.k_pos, pos_ratio, "reference")):
+        if c["negatives" if name == "S-" else "positives"]:
+            continue
+        if k == 0:
+            out.append(f"{name} is empty: k = round({ratio:g} x {c['documents']} documents) = 0; it needs "
+                       f"{needed(ratio)}")
+        else:
+            out.append(f"{name} is empty: none of the {c['documents']} documents has a scored {kind} (each had no QA "
+                       "pair or an error: see scored.jsonl)")
+    if intersect and c["used"] == 0 and c["negatives"] and c["positives"]:
+        out.append(f"no document is in both S+ ({c['positives']}) and S- ({c['negatives']}), so the aligned training "
+                   "files are empty: more documents, larger ratios, or --separate")
+    return out
+
+
 def describe(values: Sequence[float]) -> dict[str, Any]:
     """n, mean and quantiles of a score distribution (null when there are none)."""
     if not values:
@@ -266,6 +291,9 @@ def write_training_files(docs: Iterable[Document], sel: Selection, out_dir: Path
     else:
         names = {"pos_source": SEPARATE_FILES["pos"][0], "target": TARGET_FILE,
                  "neg_source": SEPARATE_FILES["neg"][0], "untarget": UNTARGET_FILE}
+    stale = {SOURCE_FILE, TARGET_FILE, UNTARGET_FILE, *(f for f, _ in SEPARATE_FILES.values())} - set(names.values())
+    for name in stale:  # an earlier run's files of the other layout would pass for this run's
+        (out_dir / name).unlink(missing_ok=True)
     files = {k: open(out_dir / v, "w", encoding="utf-8", errors="backslashreplace", newline="\n")
              for k, v in names.items()}
     lines = Counter()

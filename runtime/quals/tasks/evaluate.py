@@ -158,6 +158,7 @@ class Row:
     n_errors: int
     metrics: dict[str, metrics.Estimate] = field(default_factory=dict)
     threshold: float | None = None  # the balanced-accuracy threshold, binary labels only
+    note: str | None = None  # why the metrics are undefined, when they are
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -165,6 +166,7 @@ class Row:
             "n": self.n, "n_no_pairs": self.n_no_pairs, "n_errors": self.n_errors,
             "metrics": {k: v.to_dict() for k, v in self.metrics.items()},
             "bacc_threshold": metrics.finite_or_none(self.threshold),
+            **({"note": self.note} if self.note else {}),
         }
 
 
@@ -257,7 +259,7 @@ def score_records(
     records: Sequence[Record],
     variants: Sequence[str],
     *,
-    batch_size: int = 16,
+    batch_size: int = 1,
     progress: Callable[[int], None] | None = None,
     done: dict[int, ScoredRecord] | None = None,
     on_scored: Callable[[ScoredRecord], None] | None = None,
@@ -324,6 +326,20 @@ def report_document(rows: Sequence[Row], *, signature: str, benchmarks: Sequence
             "n_scored": n_scored, "n_reused": n_reused, "rows": [r.to_dict() for r in rows]}
 
 
+def undefined_because(scores: np.ndarray, labels: np.ndarray, kind: str, n: int) -> str | None:
+    """Why a row's metrics cannot be computed (None when they can), in words for the report's reader."""
+    if len(scores) < 2:
+        return f"{len(scores)} of {n} record(s) have a score: the metrics need at least 2"
+    if kind == "binary" and len(set(labels.tolist())) < 2:
+        return (f"every one of the {len(labels)} scored records has label {labels[0]:g}: ROC-AUC and balanced "
+                "accuracy need both classes (score more records, or a sample that holds both)")
+    if kind == "graded" and len(set(labels.tolist())) < 2:
+        return f"the {len(labels)} scored records all have label {labels[0]:g}: correlations need varied labels"
+    if len(set(scores.tolist())) < 2:
+        return f"the {len(scores)} scored records all have the same score: the metrics are undefined"
+    return None
+
+
 def report(scored: Sequence[ScoredRecord], variants: Sequence[str], *, n_resamples: int, seed: int,
            kind: str | None = None) -> list[Row]:
     """One row per benchmark x origin (all, then each origin when there are several) x variant.
@@ -343,9 +359,10 @@ def report(scored: Sequence[ScoredRecord], variants: Sequence[str], *, n_resampl
                 ok = [s for s in group if s.scores.get(v) is not None]
                 row = Row(b, origin, v, bench_kind, len(group), sum(s.status == STATUS_NO_PAIRS for s in group),
                           sum(s.status == STATUS_ERROR for s in group))
+                x = np.array([s.scores[v] for s in ok])
+                y = np.array([s.record.label for s in ok])
+                row.note = undefined_because(x, y, bench_kind, len(group))
                 if len(ok) >= 2:
-                    x = np.array([s.scores[v] for s in ok])
-                    y = np.array([s.record.label for s in ok])
                     row.metrics = agreement(x, y, bench_kind, n_resamples, seed)
                     if bench_kind == "binary":
                         row.threshold = metrics.best_balanced_accuracy(x, y)[1]

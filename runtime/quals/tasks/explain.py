@@ -28,7 +28,7 @@ ROLES = ("question", "separator", "answer", "eos")
 @dataclass(frozen=True)
 class TokenView:
     id: int
-    text: str  # the token as the tokenizer decodes it alone
+    text: str  # the token as a chart labels it (token_label: no "##", the separator and EOS as symbols)
     role: str  # question, separator, answer or eos
     logp_summary: float  # log p(token | summary), teacher-forced (no diversity penalty)
     logp_source: float  # log p(token | source), teacher-forced
@@ -70,6 +70,14 @@ def _span(answer: str, summary: str) -> tuple[int, int] | None:
     return (i, i + len(answer)) if i >= 0 else None
 
 
+SPECIAL_LABELS = {"separator": "\u2192", "eos": "\u23ce"}  # → between question and answer, ⏎ at the end
+
+
+def token_label(piece: str, role: str) -> str:
+    """A token as a chart labels it: the separator and EOS as symbols, a word piece without its "##" mark."""
+    return SPECIAL_LABELS.get(role) or (piece[2:] if piece.startswith("##") and len(piece) > 2 else piece)
+
+
 def from_result(result: Result, source: str, summary: str, scorer: Scorer) -> Explanation:
     """The explanation of one scored record (its pairs, with their per-token numbers)."""
     sep, eos = scorer.manifest.separator.id, scorer.manifest.tokens.eos
@@ -84,8 +92,8 @@ def from_result(result: Result, source: str, summary: str, scorer: Scorer) -> Ex
                 role_t = "eos"
             else:
                 role_t = role
-            views.append(TokenView(int(t), tok.decode([t], skip_special_tokens=False), role_t, float(ls),
-                                   float(lx), float(ss)))
+            views.append(TokenView(int(t), token_label(tok.decode([t], skip_special_tokens=False), role_t), role_t,
+                                   float(ls), float(lx), float(ss)))
         pairs.append(PairView(len(pairs), p.question, p.answer, float(p.value), float(p.s_x), float(p.s_y),
                               _span(p.answer, summary), tuple(views)))
     return Explanation(source, summary, result.quals, result.status, result.error, result.variant, result.n_pairs,
@@ -115,6 +123,7 @@ code{background:#f0f0f0;padding:1px 4px;border-radius:3px;font-size:12px;word-br
 svg text{font:11px system-ui,sans-serif}
 """
 BLUE, ORANGE = "#3b76c4", "#e8871e"
+SHADE = {"question": "#f3f6fb", "answer": "#fdf3e7", "separator": "#eee", "eos": "#f4f4f4"}  # token columns
 
 
 def _fmt(x: float | None, digits: int = 3) -> str:
@@ -154,10 +163,9 @@ def _chart(p: PairView, width: int = 1040) -> str:
         y = top + h * (1 - frac)
         parts.append(f'<line x1="40" x2="{50 + slot * n:.0f}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
                      f'<text x="34" y="{y + 4:.1f}" text-anchor="end">{frac:g}</text>')
-    shade = {"question": "#f3f6fb", "answer": "#fdf3e7", "separator": "#eee", "eos": "#f4f4f4"}
     for i, t in enumerate(p.tokens):
         x0 = 45 + i * slot
-        parts.append(f'<rect x="{x0:.1f}" y="{top}" width="{slot:.1f}" height="{h}" fill="{shade[t.role]}"/>')
+        parts.append(f'<rect x="{x0:.1f}" y="{top}" width="{slot:.1f}" height="{h}" fill="{SHADE[t.role]}"/>')
         for j, (lp, color, name) in enumerate(((t.logp_summary, BLUE, "summary"), (t.logp_source, ORANGE,
                                                                                     "source"))):
             prob = math.exp(lp) if math.isfinite(lp) else 0.0
@@ -231,32 +239,43 @@ def render_index(entries: list[tuple[str, str, Explanation]]) -> str:
 """
 
 
+TITLE_BAND_IN = 0.9  # inches above the first pair's panel: the title and the legend, nothing else
+
+
 def render_png(e: Explanation, path: str | Path) -> Path:
-    """The per-pair chart as a PNG (matplotlib, the `explain` extra): one row of bars per pair."""
+    """The per-pair chart as a PNG (matplotlib, the `explain` extra): one row of bars per pair, question and answer
+    columns shaded as on the page; the title and the legend in a band of their own above the panels."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.patches import Patch
     except ImportError as exc:
         raise ImportError("--png needs matplotlib: pip install 'quals[explain]'") from exc
     n = max(1, len(e.pairs))
-    fig, axes = plt.subplots(n, 1, figsize=(12, 2.4 * n), squeeze=False)
+    height = 2.6 * n + TITLE_BAND_IN
+    fig, axes = plt.subplots(n, 1, figsize=(12, height), squeeze=False)
     for ax, p in zip(axes[:, 0], e.pairs or ()):
         xs = range(len(p.tokens))
-        ax.bar([x - 0.2 for x in xs], [math.exp(t.logp_summary) for t in p.tokens], 0.4, color=BLUE,
-               label="p(token | summary)")
-        ax.bar([x + 0.2 for x in xs], [math.exp(t.logp_source) for t in p.tokens], 0.4, color=ORANGE,
-               label="p(token | source)")
+        for x, t in zip(xs, p.tokens):
+            ax.axvspan(x - 0.5, x + 0.5, color=SHADE[t.role], zorder=0, linewidth=0)
+        ax.bar([x - 0.2 for x in xs], [math.exp(t.logp_summary) for t in p.tokens], 0.4, color=BLUE, zorder=2)
+        ax.bar([x + 0.2 for x in xs], [math.exp(t.logp_source) for t in p.tokens], 0.4, color=ORANGE, zorder=2)
         ax.set_xticks(list(xs), [t.text.strip() or repr(t.text) for t in p.tokens], rotation=45, ha="right",
                       fontsize=8)
+        for label, t in zip(ax.get_xticklabels(), p.tokens):
+            label.set_fontweight("bold" if t.role == "answer" else "normal")
+        ax.set_xlim(-0.5, len(p.tokens) - 0.5)
         ax.set_ylim(0, 1)
-        ax.set_title(f"{p.rank + 1}. {p.question} -> {p.answer}   (value {p.value:.3f})", fontsize=9, loc="left")
+        ax.set_title(f"{p.rank + 1}. {p.question} \u2192 {p.answer}   (value {p.value:.3f})", fontsize=9, loc="left")
     if not e.pairs:
         axes[0, 0].text(0.5, 0.5, f"no QA pair ({e.status})", ha="center")
-    axes[0, 0].legend(loc="upper right", fontsize=8)
-    fig.suptitle(f"QUALS {_fmt(e.quals)}", fontsize=11)
-    fig.tight_layout()
+    fig.suptitle(f"QUALS {_fmt(e.quals)}", fontsize=11, x=0.01, ha="left", y=1 - 0.25 / height)
+    fig.legend(handles=[Patch(color=BLUE, label="p(token | summary)"), Patch(color=ORANGE, label="p(token | source)"),
+                        Patch(color=SHADE["question"], label="question"), Patch(color=SHADE["answer"], label="answer")],
+               loc="upper right", ncol=4, fontsize=8, frameon=False, bbox_to_anchor=(0.99, 1 - 0.1 / height))
+    fig.tight_layout(rect=(0, 0, 1, 1 - TITLE_BAND_IN / height))
     path = Path(path)
     fig.savefig(path, dpi=80)
     plt.close(fig)

@@ -54,6 +54,12 @@ def guess_format(name: str | None) -> str:
 
 def read_records(stream: IO[bytes], fmt: str) -> Iterator[dict[str, Any] | BadRecord]:
     """Yield each record as a dict, or a BadRecord saying why it cannot be scored."""
+    for _, rec in read_numbered(stream, fmt):
+        yield rec
+
+
+def read_numbered(stream: IO[bytes], fmt: str) -> Iterator[tuple[int, dict[str, Any] | BadRecord]]:
+    """(line number, record) for each record: its first line in the file, for messages about it."""
     if fmt == "jsonl":
         yield from _read_jsonl(stream)
     elif fmt in ("csv", "tsv"):
@@ -89,32 +95,32 @@ def parse_json_line(text: str) -> Any:
     return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
 
 
-def _read_jsonl(stream: IO[bytes]) -> Iterator[dict[str, Any] | BadRecord]:
+def _read_jsonl(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any] | BadRecord]]:
     for i, raw in enumerate(stream, start=1):
         if not raw.strip():
             continue  # blank lines (e.g. a trailing newline) are not records
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            yield BadRecord(i, f"line {i}: not valid UTF-8 ({exc.reason} at byte {exc.start})", {})
+            yield i, BadRecord(i, f"line {i}: not valid UTF-8 ({exc.reason} at byte {exc.start})", {})
             continue
         text = text.lstrip(BOM)
         try:
             rec = parse_json_line(text)
         except json.JSONDecodeError as exc:
-            yield BadRecord(i, f"line {i}: not JSON ({exc.msg})", {})
+            yield i, BadRecord(i, f"line {i}: not JSON ({exc.msg})", {})
             continue
         except (ValueError, RecursionError) as exc:  # NaN, 1e999, a 5,000-digit integer, nesting too deep
             reason = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
-            yield BadRecord(i, f"line {i}: not JSON that quals can carry ({reason})", {})
+            yield i, BadRecord(i, f"line {i}: not JSON that quals can carry ({reason})", {})
             continue
         if not isinstance(rec, dict):
-            yield BadRecord(i, f"line {i}: a record must be a JSON object", {})
+            yield i, BadRecord(i, f"line {i}: a record must be a JSON object", {})
             continue
-        yield _check(rec, i)
+        yield i, _check(rec, i)
 
 
-def _read_delimited(stream: IO[bytes], delimiter: str) -> Iterator[dict[str, Any] | BadRecord]:
+def _read_delimited(stream: IO[bytes], delimiter: str) -> Iterator[tuple[int, dict[str, Any] | BadRecord]]:
     # utf-8-sig: a leading BOM is not part of the first column's name.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     # strict: a quote never closed is an error record, not the rest of the file silently read as one field.
@@ -127,16 +133,17 @@ def _read_delimited(stream: IO[bytes], delimiter: str) -> Iterator[dict[str, Any
             return
         except csv.Error as exc:  # e.g. a quote never closed: the rest of the file is that one field
             line = reader.line_num
-            yield BadRecord(line, f"line {line}: not readable as {'CSV' if delimiter == ',' else 'TSV'} ({exc})", {})
+            yield line, BadRecord(line, f"line {line}: not readable as {'CSV' if delimiter == ',' else 'TSV'} ({exc})",
+                                  {})
             continue
         line = reader.line_num
         rec = {k: v for k, v in row.items() if k is not None}
         if any(isinstance(k, str) and _has_surrogates(k) for k in rec) or any(
             isinstance(v, str) and _has_surrogates(v) for v in rec.values()
         ):
-            yield BadRecord(line, f"line {line}: not valid UTF-8", {})
+            yield line, BadRecord(line, f"line {line}: not valid UTF-8", {})
             continue
-        yield _check(rec, line)
+        yield line, _check(rec, line)
 
 
 def _has_surrogates(s: str) -> bool:
@@ -207,19 +214,26 @@ class RecordWriter:
         self.stream.flush()
 
 
+PARTIAL = ".partial"  # a new run's output until it ends: OUT.partial beside OUT
+
+
+def partial_path(path: str | os.PathLike) -> str:
+    return os.fspath(path) + PARTIAL
+
+
 def open_output(path: str, *, append: bool = False) -> IO[bytes]:
-    """A binary stream for `path` (- is stdout), unbuffered for files: each record reaches the file in
-    one write, so a killed run leaves whole records only. A file is opened (and an existing one emptied)
-    only when the first record is written: a run that fails before it leaves an existing file as it was.
-    Whether the file can be written is checked now (OSError), without touching it."""
+    """A binary stream for `path` (- is stdout), unbuffered for files: each record reaches the disk in one
+    write, so a killed run leaves whole records only. A file output is an OutputFile: a new run writes to
+    PATH.partial (created at the first record) and `commit()` renames it over PATH at the end, so that a run
+    that fails or is killed never touches an existing PATH; `append` (resume) continues PATH.partial when a
+    killed new run left one, else PATH in place. Whether the file can be written is checked now (OSError)."""
     if path == "-":
         sys.stdout.flush()
         buf = getattr(sys.stdout, "buffer", None)
         if buf is None:
             raise OSError("stdout has no binary buffer")
         return _Unclosable(buf)
-    check_writable(path)
-    return _OpenedOnFirstWrite(path, "ab" if append else "wb")
+    return OutputFile(path, append=append)
 
 
 def check_writable(path: str | os.PathLike) -> None:
@@ -237,24 +251,45 @@ def check_writable(path: str | os.PathLike) -> None:
         raise PermissionError(errno.EACCES, "permission denied", folder)
 
 
-class _OpenedOnFirstWrite(io.RawIOBase):
-    """A file opened (with `mode`) at the first write; closing it before then leaves the file untouched."""
+class OutputFile(io.RawIOBase):
+    """An output file with the lifecycle of open_output: written where `writing` says, opened at the first
+    write, renamed over `path` by commit(). Closing without commit() leaves `path` as it was (and a started
+    PATH.partial for --resume)."""
 
-    def __init__(self, path: str, mode: str):
-        self.path, self.mode = path, mode
+    def __init__(self, path: str, *, append: bool = False):
+        self.path = path
+        partial = partial_path(path)
+        check_writable(path)
+        check_writable(partial)
+        # a resume continues a killed new run's partial file, else the output itself; a new run starts a partial
+        self.writing = partial if (not append or os.path.exists(partial)) else path
+        self.mode = "ab" if append else "wb"
         self._file: IO[bytes] | None = None
+
+    @property
+    def renames(self) -> bool:
+        return self.writing != self.path
 
     def writable(self) -> bool:
         return True
 
     def write(self, b) -> int:
         if self._file is None:
-            self._file = open(self.path, self.mode, buffering=0)
+            self._file = open(self.writing, self.mode, buffering=0)
         return self._file.write(b)
 
     def flush(self) -> None:
         if self._file is not None:
             self._file.flush()
+
+    def commit(self) -> None:
+        """The run wrote every record: PATH.partial (created empty if no record was written) becomes PATH."""
+        if self._file is None:
+            self._file = open(self.writing, self.mode, buffering=0)
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        if self.renames:
+            os.replace(self.writing, self.path)
 
     def close(self) -> None:
         super().close()  # flushes first

@@ -8,6 +8,7 @@ with the fields that can be written. `Tally` counts what was written, for the ex
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -111,22 +112,32 @@ def write_record(writer: RecordWriter, passed: dict, result: Result, details: bo
         return fallback
 
 
+def with_line(result: Result, line: int | None) -> Result:
+    """A scorer's error with the record's line first, as the reader's errors are ("line 7: summary is empty")."""
+    if result.status != STATUS_ERROR or line is None or (result.error or "").startswith("line "):
+        return result
+    return dataclasses.replace(result, error=f"line {line}: {result.error}")
+
+
 def score_into(runner: Any, records: Sequence[dict | BadRecord], writer: RecordWriter, tally: Tally, *,
-               variant: str, details: bool = False, drop_text: bool = False, batch_size: int = 16,
+               variant: str, details: bool = False, drop_text: bool = False, batch_size: int = 1,
+               lines: Sequence[int | None] | None = None,
                progress: Callable[[int], None] | None = None) -> Tally:
     """Score `records` with `runner` (anything with score_batches) in batches of `batch_size`, writing each
-    output record in input order; BadRecords become error records at their place. Returns `tally`, updated."""
-    batches = [records[lo:lo + batch_size] for lo in range(0, len(records), batch_size)]
-    good = [[r for r in b if not isinstance(r, BadRecord)] for b in batches]
+    output record in input order as soon as its batch is back; BadRecords become error records at their place;
+    `lines` (the records' line numbers) start the message of a record the scorer refused. Returns `tally`."""
+    batches = [range(lo, min(lo + batch_size, len(records))) for lo in range(0, len(records), batch_size)]
+    good = [[records[i] for i in b if not isinstance(records[i], BadRecord)] for b in batches]
     scored = runner.score_batches((([r["source"] for r in g], [r["summary"] for r in g]) for g in good), progress)
     for batch, results in zip(batches, scored):
         results = iter(results)
-        for rec in batch:
+        for i in batch:
+            rec = records[i]
             if isinstance(rec, BadRecord):
                 result, passed = error_result(rec.reason, variant), rec.fields
                 if progress:
                     progress(1)
             else:
-                result, passed = next(results), rec
+                result, passed = with_line(next(results), lines[i] if lines else None), rec
             tally.add(write_record(writer, passed, result, details, drop_text))
     return tally
