@@ -73,5 +73,9 @@ def _joined_in(m: re.Match, text: str, summary_lower: str) -> bool:
 
 
 def pair_text(question: str, answer: str, summary: str) -> tuple[str, str]:
-    """(question, answer) for people: the answer as the summary writes it, the question cased and joined."""
-    return readable(question, summary, capitalise=True), readable(answer, summary)
+    """(question, answer) for people: the answer as the summary writes it, the question cased and joined (the
+    decodings as they are, should the text defeat a pattern: showing them never fails a record)."""
+    try:
+        return readable(question, summary, capitalise=True), readable(answer, summary)
+    except (re.error, RecursionError):
+        return question, answer

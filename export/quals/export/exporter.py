@@ -9,13 +9,13 @@ difference above `atol` fails the export.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -191,20 +191,16 @@ def export_bundle(
             max_target_tokens=64,
             provenance=_provenance(src, torch),
         )
-        _write(stage, manifest)
+        write_manifest(stage, manifest)
         model = AutoModelForSeq2SeqLM.from_pretrained(src).eval()
         diff = validate(stage, model, torch)
         log.info("validation: max |log p(ORT) - log p(PyTorch)| = %.3g (atol %.3g)", diff, atol)
         if not np.isfinite(diff) or diff > atol:
             raise ExportError(f"export does not match PyTorch: max abs log-prob difference {diff:.3g} > atol {atol:g}")
-        manifest = Manifest(
-            **{
-                **_fields(manifest),
-                "validation": {"max_abs_logprob_diff": diff, "atol": atol, "n_inputs": len(VALIDATION_TEXTS)},
-            }
-        )
-        _write(stage, manifest)
-        _publish(stage, out)
+        manifest = dataclasses.replace(
+            manifest, validation={"max_abs_logprob_diff": diff, "atol": atol, "n_inputs": len(VALIDATION_TEXTS)})
+        write_manifest(stage, manifest)
+        publish(stage, out)
     return manifest
 
 
@@ -228,19 +224,15 @@ def replace_files(stage: Path, out: Path) -> None:
         shutil.copy2(f, out / f.name)
 
 
-def _publish(stage: Path, out: Path) -> None:
+def publish(stage: Path, out: Path) -> None:
     """Replace the files of `out` with the staged bundle, then check that it loads and verifies."""
     replace_files(stage, out)
     load_bundle(out)
 
 
-def _fields(m: Manifest) -> dict:
-    return {k: getattr(m, k) for k in asdict(m)}
-
-
-def _write(stage: Path, manifest: Manifest) -> None:
-    digests = model_file_digests(stage)
-    manifest = Manifest(**{**_fields(manifest), "sha256": digests})
+def write_manifest(stage: Path, manifest: Manifest) -> None:
+    """`manifest`, with the sha256 of every model file in `stage`, as stage's quals.json."""
+    manifest = dataclasses.replace(manifest, sha256=model_file_digests(stage))
     (stage / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
 
 

@@ -22,6 +22,7 @@ asserted.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import shutil
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from quals.bundle import MANIFEST_NAME, Manifest, load_bundle, model_file_digests
 
-from .exporter import ExportError, _fields, _publish, _write, merge_decoders, validation_logps
+from .exporter import ExportError, merge_decoders, publish, validation_logps, write_manifest
 
 log = logging.getLogger("quals.export")
 
@@ -92,14 +93,14 @@ def quantize_bundle(src: str | Path, out: str | Path, *, method: str = "fp16-wei
         shutil.copy2(bundle.file("tokenizer"), stage / m.files["tokenizer"])
         provenance = {**m.provenance, "quantization": {"method": method, "fp32_bundle": bundle.digest[:12],
                                                         **settings, "graphs": graphs}}
-        manifest = Manifest(**{**_fields(m), "files": files, "provenance": provenance})
-        _write(stage, manifest)
+        manifest = dataclasses.replace(m, files=files, provenance=provenance)
+        write_manifest(stage, manifest)
         diff, mean = compare(src, stage)
         log.info("%s vs fp32: |log p| difference max %.3g, mean %.3g", method, diff, mean)
         validation = {**m.validation, "vs_fp32_max_abs_logprob_diff": diff, "vs_fp32_mean_abs_logprob_diff": mean}
-        manifest = Manifest(**{**_fields(manifest), "validation": validation})
-        _write(stage, manifest)
-        _publish(stage, out)
+        manifest = dataclasses.replace(manifest, validation=validation)
+        write_manifest(stage, manifest)
+        publish(stage, out)
     return manifest
 
 
@@ -164,7 +165,7 @@ def rehash(bundle_dir: str | Path) -> Manifest:
     bundle_dir = Path(bundle_dir)
     m = load_bundle(bundle_dir, verify=False).manifest
     digests = model_file_digests(bundle_dir)
-    m = Manifest(**{**_fields(m), "sha256": digests})
+    m = dataclasses.replace(m, sha256=digests)
     (bundle_dir / MANIFEST_NAME).write_text(m.to_json(), encoding="utf-8")
     load_bundle(bundle_dir)
     return m

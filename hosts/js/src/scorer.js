@@ -9,7 +9,8 @@ import { BundleError, InputError } from "./errors.js";
 import { defaultOptions } from "./options.js";
 import { answerInSummary, parse, select } from "./qa.js";
 import { Result, STATUS_NO_PAIRS, STATUS_OK, errorResult } from "./result.js";
-import { pairScore, quals } from "./score.js";
+import { pairText } from "./readable.js";
+import { PairScore, pairScore, quals } from "./score.js";
 import { runSearch } from "./search/index.js";
 import { TextCodec, pyStrip } from "./text.js";
 
@@ -34,6 +35,12 @@ class InFlight {
     this.logp_summary = [];
     this.result = null;
   }
+}
+
+/** The pair with its question and answer as the summary writes them (quals.readable); numbers unchanged. */
+function forPeople(pair, summary) {
+  const [question, answer] = pairText(pair.question, pair.answer, summary);
+  return new PairScore({ ...pair, question, answer });
 }
 
 export class Scorer {
@@ -104,8 +111,17 @@ export class Scorer {
     if (!text) throw new InputError("text is empty");
     const enc = await this.engine.encode(this.codec.encode(text, this.options.max_source_tokens).ids);
     const hyps = await this.search(enc, opts);
-    for (const h of hyps) h.text = this.codec.decode(h.tokens, { skipSpecialTokens: false });
+    for (const h of hyps) h.text = this.hypothesisText(h, text);
     return hyps;
+  }
+
+  /** A hypothesis for people: "question -> answer" cased as `text` writes them, else its tokens decoded. */
+  hypothesisText(h, text) {
+    const m = this.manifest;
+    const pair = parse(h, { sep_id: m.separator.id, eos_id: m.tokens.eos, decode: (ids) => this.codec.decode(ids) });
+    if (pair === null) return this.codec.decode(h.tokens);
+    const [question, answer] = pairText(pair.question, pair.answer, text);
+    return `${question} -> ${answer}`;
   }
 
   // -- scoring ---------------------------------------------------------------------------------------
@@ -207,7 +223,8 @@ export class Scorer {
       // each record's pairs in their own decoder passes, never mixed with another record's (docs/hosts.md §2)
       const logps = await this.engine.teacherForced(enc, w.selected.map((p) => p.tokens), { maxRows: this.options.rescore_rows });
       w.source_encoded = w0.source_encoded;
-      const scored = w.selected.map((p, i) => pairScore(p, logps[i], w.logp_summary[i], this.options.variant, this.ignore));
+      const scored = w.selected.map((p, i) => forPeople(pairScore(p, logps[i], w.logp_summary[i], this.options.variant,
+        this.ignore), w.summary));
       w.result = this.makeResult(w, scored);
     }
   }

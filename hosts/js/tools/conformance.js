@@ -137,8 +137,8 @@ async function checkRun(c, p, base, kase, run) {
     const q = r.pairs[i];
     const pp = `${p}.pairs[${i}]`;
     c.eq(`${pp}.hypothesis`, index.get(w.selected[i].hypothesis), e.hypothesis);
-    c.eq(`${pp}.question`, q.question, e.question);
-    c.eq(`${pp}.answer`, q.answer, e.answer);
+    c.eq(`${pp}.question`, w.selected[i].question, e.question); // the metric's decoding (the Result's is for people)
+    c.eq(`${pp}.answer`, w.selected[i].answer, e.answer);
     c.ints(`${pp}.tokens`, q.tokens, e.tokens);
     c.eq(`${pp}.sep_index`, w.selected[i].sep_index, e.sep_index);
     c.ints(`${pp}.answer_index`, q.answer_index, e.answer_index);

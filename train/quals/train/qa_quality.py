@@ -83,10 +83,15 @@ def main() -> None:
     rows = read_jsonl(a.data)
     out = measure(Scorer.load(a.model), rows, n_contexts=a.contexts, n_samples=a.samples, seed=a.seed,
                   gold_contexts=a.gold_contexts)
-    text = json.dumps(out, indent=1, ensure_ascii=False)
-    if a.json:
-        a.json.parent.mkdir(parents=True, exist_ok=True)
-        a.json.write_text(text + "\n", encoding="utf-8")
+    print_report(out, a.json)
+
+
+def print_report(doc: dict, path: Path | None) -> None:
+    """A measurement's JSON on stdout, and in `path` when given (its folder made)."""
+    text = json.dumps(doc, indent=1, ensure_ascii=False)
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n", encoding="utf-8")
     print(text)
 
 

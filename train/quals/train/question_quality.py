@@ -15,7 +15,6 @@ Runs on the runtime only (no torch).
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 from quals import Scorer
 
 from .data import read_jsonl
+from .qa_quality import print_report
 
 COPY_SHARE = 0.8
 QUESTION_STARTS = frozenset(
@@ -104,11 +104,7 @@ def main() -> None:
     p.add_argument("--json", type=Path, default=None)
     a = p.parse_args()
     out = measure(Scorer.load(a.model), development_summaries(a.data, a.per_set, a.seed), seed=a.seed)
-    text = json.dumps(out, indent=1, ensure_ascii=False)
-    if a.json:
-        a.json.parent.mkdir(parents=True, exist_ok=True)
-        a.json.write_text(text + "\n", encoding="utf-8")
-    print(text)
+    print_report(out, a.json)
 
 
 if __name__ == "__main__":
