@@ -175,6 +175,9 @@ class Engine:
         # the first incremental step of a search compares it with the expanded KV (run_past_shared_cross);
         # set it to False to always expand (the tests compare both paths).
         self.broadcasts_cross_kv: bool | None = None
+        self._kv_names = {side: tuple((self.past_name(layer, side, kv), self.present_name(layer, side, kv))
+                                      for layer in range(self.layers) for kv in ("key", "value"))
+                          for side in ("decoder", "encoder")}
 
     def run_session(self, session: ort.InferenceSession, names: list[str], feeds: dict[str, np.ndarray]) -> list:
         """Every ONNX Runtime call of the engine goes through here: a seam where a subclass may time or count
@@ -190,10 +193,10 @@ class Engine:
         """The decoder output holding the present `kv` that past_name(layer, side, kv) takes next step."""
         return self.manifest.onnx.present_output.format(layer=layer, side=side, kv=kv)
 
-    def kv_names(self, side: str) -> list[tuple[str, str]]:
-        """(past input, present output) of every layer's key and value of `side`, in layer order."""
-        return [(self.past_name(layer, side, kv), self.present_name(layer, side, kv))
-                for layer in range(self.layers) for kv in ("key", "value")]
+    def kv_names(self, side: str) -> tuple[tuple[str, str], ...]:
+        """(past input, present output) of every layer's key and value of `side`, in layer order (made once: every
+        decoding step reads them)."""
+        return self._kv_names[side]
 
     # -- encoder -----------------------------------------------------------------------------------
     def encode(self, ids) -> EncoderOutput:

@@ -11,6 +11,7 @@ Only the shown text changes: the ids (`tokens`) and every number are those of th
 
 from __future__ import annotations
 
+import functools
 import re
 
 _SPLIT_NUMBER = re.compile(r"(\d)([,.:/]) (?=\d)")
@@ -31,6 +32,7 @@ def as_written(text: str, summary: str) -> str | None:
     return m.group(0) if m else None
 
 
+@functools.lru_cache(maxsize=16)  # one summary's pairs (10-20) all read the same map
 def _casing(summary: str) -> dict[str, str]:
     """lower-cased word -> how the summary spells it, for words it never writes in lower case and writes at least
     once inside a sentence ("Chile"; not "A", capitalised only where a sentence starts)."""

@@ -135,12 +135,15 @@ class Scorer:
     def _hypothesis_text(self, h: Hypothesis, text: str) -> str:
         """A hypothesis for people: "question -> answer" (readable.pair_text) when it splits into a QA pair,
         else its tokens decoded without special tokens."""
-        m = self.manifest
-        pair = parse(h, sep_id=m.separator.id, eos_id=m.tokens.eos, decode=self.codec.decode)
+        pair = self._parse(h)
         if pair is None:
             return self.codec.decode(list(h.tokens))
         question, answer = pair_text(pair.question, pair.answer, text)
         return f"{question} -> {answer}"
+
+    def _parse(self, h: Hypothesis) -> QAPair | None:
+        m = self.manifest
+        return parse(h, sep_id=m.separator.id, eos_id=m.tokens.eos, decode=self.codec.decode)
 
     # -- scoring ---------------------------------------------------------------------------------
     def score(
@@ -228,12 +231,10 @@ class Scorer:
                     w.result = error_result(f"{type(exc).__name__}: {exc}", self.options.variant)
 
     def _generate_pairs(self, w: _InFlight) -> None:
-        m = self.manifest
         w.summary_encoded = self.codec.encode(w.summary, self.options.max_source_tokens)
         enc = self.engine.encode(w.summary_encoded.ids)
         w.hypotheses = self.search(enc, self.options.search)
-        parsed = (parse(h, sep_id=m.separator.id, eos_id=m.tokens.eos, decode=self.codec.decode)
-                  for h in w.hypotheses)
+        parsed = (self._parse(h) for h in w.hypotheses)
         view = self.codec.roundtrip(w.summary)
         w.span_valid = [p for p in parsed if p is not None and answer_in_summary(p.answer, w.summary, view)]
         w.selected = select_pairs(w.span_valid, self.options.max_pairs)

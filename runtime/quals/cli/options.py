@@ -87,8 +87,6 @@ def engine(f: Callable) -> Callable:
 
     @functools.wraps(f)
     def wrapper(*args, engine, workers, address, actors, cpus_per_actor, ship_bundle, **kw):
-        if engine == "ray" and workers > 1:
-            raise click.UsageError("--workers is the local engine's; with --engine ray give --actors")
         try:
             spec = EngineSpec(engine, workers, address, actors, cpus_per_actor, ship_bundle)
         except OptionsError as exc:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from pathlib import Path
 
 import click
 
 from ..errors import InputError
 from ..run.pool import WorkerError
-from ..tasks.io import BadRecord, OutputFile, RecordWriter, guess_format, open_output, partial_path
+from ..tasks.io import BadRecord, OutputFile, RecordWriter, guess_format, open_output
 from ..tasks.resume import check_alignment, read_written
 from ..tasks.score_file import Tally, output_fields, score_into
 from . import options as o
@@ -64,14 +63,11 @@ def score(model, input_, output, fmt, out_fmt, source_text, summary_text, detail
         records, lines = read_input_numbered(input_, fmt or guess_format(input_))
     if not records:
         note(f"{'stdin' if input_ == '-' else input_} holds no records: nothing to score")
-    if output != "-" and not resume and Path(partial_path(output)).exists():
-        raise click.UsageError(f"{partial_path(output)} holds the records of an unfinished run: --resume continues "
-                               "it; remove it to start again")
     fields = output_fields(records, details, out_fmt, drop_text)
     try:
         stream = open_output(output, append=resume)
     except OSError as exc:
-        raise click.UsageError(f"cannot write --output {output}: {exc.strerror or exc}") from exc
+        raise click.UsageError(f"cannot write --output {exc.filename or output}: {exc.strerror or exc}") from exc
     done: list[dict] = []
     if resume:
         try:

@@ -41,7 +41,7 @@ class EngineSpec:
         if self.workers < 1 or self.actors < 1 or self.cpus_per_actor < 1:
             raise OptionsError("workers, actors and cpus_per_actor must be >= 1")
         if self.engine == "ray" and self.workers > 1:
-            raise OptionsError("workers is the local engine's; with the ray engine give actors")
+            raise OptionsError("workers (--workers) are the local engine's; with the ray engine give actors (--actors)")
 
 
 @dataclass(frozen=True)

@@ -226,7 +226,8 @@ def open_output(path: str, *, append: bool = False) -> IO[bytes]:
     write, so a killed run leaves whole records only. A file output is an OutputFile: a new run writes to
     PATH.partial (created at the first record) and `commit()` renames it over PATH at the end, so that a run
     that fails or is killed never touches an existing PATH; `append` (resume) continues PATH.partial when a
-    killed new run left one, else PATH in place. Whether the file can be written is checked now (OSError)."""
+    killed new run left one, else PATH in place. Whether the file can be written is checked now (OSError; a new
+    run over a killed run's PATH.partial is FileExistsError)."""
     if path == "-":
         sys.stdout.flush()
         buf = getattr(sys.stdout, "buffer", None)
@@ -261,6 +262,9 @@ class OutputFile(io.RawIOBase):
         partial = partial_path(path)
         check_writable(path)
         check_writable(partial)
+        if not append and os.path.exists(partial):  # a killed run's records: never discarded by a new run
+            raise FileExistsError(errno.EEXIST, "holds the records of an unfinished run: --resume continues it; "
+                                  "remove it to start again", partial)
         # a resume continues a killed new run's partial file, else the output itself; a new run starts a partial
         self.writing = partial if (not append or os.path.exists(partial)) else path
         self.mode = "ab" if append else "wb"

@@ -114,7 +114,7 @@ def write_record(writer: RecordWriter, passed: dict, result: Result, details: bo
 
 def with_line(result: Result, line: int | None) -> Result:
     """A scorer's error with the record's line first, as the reader's errors are ("line 7: summary is empty")."""
-    if result.status != STATUS_ERROR or line is None or (result.error or "").startswith("line "):
+    if result.status != STATUS_ERROR or line is None:
         return result
     return dataclasses.replace(result, error=f"line {line}: {result.error}")
 

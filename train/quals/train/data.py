@@ -254,6 +254,23 @@ def answer_texts(record: dict) -> list[str]:
     return list(ans["text"] if isinstance(ans, dict) else ans)
 
 
+def extractive_answer(record: dict, ctx: str) -> tuple[str, str, int] | None:
+    """(question, answer, its start in ctx) of a squad_like record whose first answer is a span of ctx, else None.
+    The start is `answer_start` where it points at the answer, else the answer's first occurrence."""
+    answers = answer_texts(record)
+    if not answers or record.get("extractive") is False:
+        return None
+    answer, question = answers[0].strip(), record["question"].strip()
+    if not answer or not question:
+        return None
+    ans = record["answers"]
+    starts = ans.get("answer_start") if isinstance(ans, dict) else [record.get("answer_start")]
+    start = starts[0] if starts and isinstance(starts[0], int) else -1
+    if start < 0 or ctx[start:start + len(answer)].lower() != answer.lower():
+        start = ctx.lower().find(answer.lower())  # stripped answers may start a little later
+    return None if start < 0 else (question, answer, start)
+
+
 def squad_like_examples(path: Path, origin: str, *, seed: int, long_words: int = 170,
                         limit: int | None = None) -> Iterator[QAExample]:
     """Extractive human QA pairs of a squad_like file, each with a short context (the answer's sentence and
@@ -269,18 +286,11 @@ def squad_like_examples(path: Path, origin: str, *, seed: int, long_words: int =
         lines = [lines[i] for i in keep]
     for line in lines:
         r = json.loads(line)
-        ans, answers = r["answers"], answer_texts(r)
-        starts = ans.get("answer_start") if isinstance(ans, dict) else [r.get("answer_start")]
-        if not answers or r.get("extractive") is False:
+        ctx = r["context"]
+        found = extractive_answer(r, ctx)
+        if found is None:
             continue
-        answer, ctx, question = answers[0].strip(), r["context"], r["question"].strip()
-        if not answer or not question:
-            continue
-        start = starts[0] if starts and isinstance(starts[0], int) else -1
-        if start < 0 or ctx[start:start + len(answer)].lower() != answer.lower():
-            start = ctx.lower().find(answer.lower())  # stripped answers may start a little later
-            if start < 0:
-                continue
+        question, answer, start = found
         spans = sentence_spans(ctx)
         hit = next((i for i, (a, b) in enumerate(spans) if a <= start and start + len(answer) <= b), None)
         if hit is None:  # the answer crosses a sentence boundary: the whole paragraph only

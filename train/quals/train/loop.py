@@ -109,21 +109,22 @@ def batches(groups: list[tuple[list, list]], max_tokens: int, rng: random.Random
     per source, padded source + target tokens per row (as the v1-v3 recipes were trained)."""
     order = sorted(range(len(groups)), key=lambda i: (len(groups[i][0]), rng.random()))
     out, cur = [], []
-    src_len = tgt_len = n_tgt = 0
+    width = tgt_width = n_tgt = 0  # the open batch's padded source (+ target) width, target width, targets
     for i in order:
         src, tgts = groups[i]
-        if grouped:
-            s, t, n = max(src_len, len(src)), max(tgt_len, *map(len, tgts)), n_tgt + len(tgts)
-            cost = s * (len(cur) + 1) + t * n
-        else:
-            s, t, n = max(src_len, len(src) + len(tgts[0])), 0, n_tgt + 1
-            cost = s * (len(cur) + 1)
-        if cur and cost > max_tokens:
+        while True:  # the open batch with group i; when over budget, close it and start one with i alone
+            if grouped:
+                w, tw, n = max(width, len(src)), max(tgt_width, *map(len, tgts)), n_tgt + len(tgts)
+                cost = w * (len(cur) + 1) + tw * n
+            else:
+                w, tw, n = max(width, len(src) + len(tgts[0])), 0, n_tgt + 1
+                cost = w * (len(cur) + 1)
+            if not cur or cost <= max_tokens:
+                break
             out.append(cur)
-            cur, src_len, tgt_len, n_tgt = [], 0, 0, 0
-            s, t, n = (len(src), max(map(len, tgts)), len(tgts)) if grouped else (len(src) + len(tgts[0]), 0, 1)
+            cur, width, tgt_width, n_tgt = [], 0, 0, 0
         cur.append(i)
-        src_len, tgt_len, n_tgt = s, t, n
+        width, tgt_width, n_tgt = w, tw, n
     if cur:
         out.append(cur)
     rng.shuffle(out)

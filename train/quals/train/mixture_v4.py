@@ -68,7 +68,7 @@ def human_qa_examples(path: Path, origin: str, *, seed: int, max_words: int = MA
         spans = data.sentence_spans(ctx)
         sentences = [ctx[a:b] for a, b in spans]
         for r in records:
-            pair = _answer(r, ctx)
+            pair = data.extractive_answer(r, ctx)
             if pair is None:
                 continue
             question, answer, start = pair
@@ -76,22 +76,6 @@ def human_qa_examples(path: Path, origin: str, *, seed: int, max_words: int = MA
             if hit is not None:  # an answer across a sentence boundary has no summary-like window
                 yield QAExample(data.short_window(sentences, hit, rng), question, answer, origin, "short")
             yield QAExample(long, question, answer, origin, "long")
-
-
-def _answer(r: dict, ctx: str) -> tuple[str, str, int] | None:
-    """(question, answer, its start in ctx) of an extractive record, or None."""
-    answers = data.answer_texts(r)
-    if not answers or r.get("extractive") is False:
-        return None
-    answer, question = answers[0].strip(), r["question"].strip()
-    if not answer or not question:
-        return None
-    ans = r["answers"]
-    starts = ans.get("answer_start") if isinstance(ans, dict) else [r.get("answer_start")]
-    start = starts[0] if starts and isinstance(starts[0], int) else -1
-    if start < 0 or ctx[start:start + len(answer)].lower() != answer.lower():
-        start = ctx.lower().find(answer.lower())  # stripped answers may start a little later
-    return None if start < 0 else (question, answer, start)
 
 
 def build_v4(data_root: Path, *, seed: int = 13) -> dict[str, list[QAExample]]:

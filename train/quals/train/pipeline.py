@@ -106,22 +106,16 @@ def reshape(tok, model, examples: list[data.QAExample], *, vocab_min_count: int 
     """The tokenizer and model cut to the pieces the training text uses at least `vocab_min_count` times
     (quals.train.vocab) and/or with a decoder of `decoder_layers` layers; returns (tok, model, facts for the
     run's stats). Deterministic: a resumed run rebuilds the same shapes before loading its checkpoint."""
-    from transformers import PreTrainedTokenizerFast
-
     facts: dict = {"vocab_size_before": model.config.vocab_size}
     old_ids = None
     if vocab_min_count is not None:
-        backend = tok.backend_tokenizer
-        texts = sorted({t for e in examples for t in (e.context, e.question, e.answer)})
-        counts = vocab.piece_counts(backend, texts)
-        cut = vocab.trim(backend.to_str(), counts, min_count=vocab_min_count, keep=[warmstart.SEPARATOR])
         from tokenizers import Tokenizer
 
-        new_backend = Tokenizer.from_str(cut.tokenizer_json)
-        tok = PreTrainedTokenizerFast(tokenizer_object=new_backend, bos_token="[CLS]", eos_token="[SEP]",
-                                      pad_token="[PAD]", unk_token="[UNK]", sep_token=warmstart.SEPARATOR,
-                                      additional_special_tokens=[warmstart.SEPARATOR],
-                                      model_input_names=["input_ids", "attention_mask"])
+        backend = tok.backend_tokenizer
+        cut = vocab.trim(backend.to_str(), vocab.example_counts(backend, examples), min_count=vocab_min_count,
+                         keep=[warmstart.SEPARATOR])
+
+        tok = warmstart.wrap_tokenizer(Tokenizer.from_str(cut.tokenizer_json))
         old_ids = cut.old_ids
         facts.update(vocab_min_count=vocab_min_count, vocab_size=cut.size)
     ids = {"pad_token_id": tok.pad_token_id, "bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id,

@@ -47,6 +47,11 @@ def piece_counts(backend, texts: Iterable[str], batch: int = 2048) -> collection
     return counts
 
 
+def example_counts(backend, examples) -> collections.Counter:
+    """piece_counts over the distinct texts (contexts, questions, answers) of training examples (data.QAExample)."""
+    return piece_counts(backend, sorted({t for e in examples for t in (e.context, e.question, e.answer)}))
+
+
 def trim(tokenizer_json: str, counts: collections.Counter, *, min_count: int, keep: Iterable[str] = ()) -> Trimmed:
     """The vocabulary of `tokenizer_json` (a WordPiece tokenizer.json) cut to the pieces above; `keep` names
     tokens kept whatever their count (the QA separator)."""
@@ -145,7 +150,7 @@ def main() -> None:
     a = p.parse_args()
     examples = [data.QAExample(**r) for r in data.read_jsonl(a.work / "train.jsonl")]
     backend = warmstart.build_tokenizer(warmstart.minilm_dir()).backend_tokenizer
-    counts = piece_counts(backend, sorted({t for e in examples for t in (e.context, e.question, e.answer)}))
+    counts = example_counts(backend, examples)
     sets = {}
     for name in ("summeval", "polytope", "goyal21", "gofigure"):
         rows = data.read_jsonl(a.data / "eval" / f"{name}.jsonl")

@@ -31,12 +31,19 @@ def minilm_dir() -> Path:
 
 def build_tokenizer(src: Path):
     from tokenizers import AddedToken, Tokenizer
-    from transformers import PreTrainedTokenizerFast
 
     backend = Tokenizer.from_file(str(src / "tokenizer.json"))
     backend.add_special_tokens([AddedToken(SEPARATOR, special=True, normalized=False)])
     backend.no_truncation()
     backend.no_padding()
+    return wrap_tokenizer(backend)
+
+
+def wrap_tokenizer(backend):
+    """The recipe's transformers tokenizer around a tokenizers.Tokenizer of MiniLM's vocabulary (or a cut of it:
+    quals.train.vocab): its special tokens and the QA separator."""
+    from transformers import PreTrainedTokenizerFast
+
     tok = PreTrainedTokenizerFast(
         tokenizer_object=backend,
         bos_token="[CLS]",
