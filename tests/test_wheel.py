@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -60,3 +61,33 @@ def test_wheel_ships_the_default_model_and_scores_from_any_folder(tmp_path):
     assert api[0] in r.stderr and api[2] == "ok" and abs(float(api[1]) - rec["quals"]) < 1e-9
     no_torch = subprocess.run([str(py), "-c", "import torch"], cwd=elsewhere, env=env, capture_output=True)
     assert no_torch.returncode != 0  # the runtime's install pulls no PyTorch
+    # The service: without the extra, the command names it; with it, the README's call answers what score wrote.
+    r = subprocess.run([str(quals), "serve"], cwd=elsewhere, env=env, capture_output=True, text=True)
+    assert r.returncode == 2 and "pip install 'quals[serve]'" in r.stderr
+    import zipfile
+
+    assert "quals/serve/openapi.json" in zipfile.ZipFile(wheel).namelist()
+    _run([str(py), "-m", "pip", "install", "-q", f"{wheel}[serve]"])
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import serve_load
+
+    port = serve_load.free_port()
+    proc = subprocess.Popen([str(quals), "serve", "--port", str(port), "--no-access-log"], cwd=elsewhere, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        import httpx
+
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            try:
+                if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        body = {"records": [{"source": src, "summary": "Anna Smith built a bridge in Paris."}]}
+        got = httpx.post(url + "/v1/score", json=body, timeout=120).json()
+        assert got["results"][0] == {**body["records"][0], **rec}
+    finally:
+        proc.terminate()
+        assert proc.wait(60) == 0, proc.stdout.read().decode()

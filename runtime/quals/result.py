@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from .score import PairScore
+from .score import PairScore, mean_value
 
 STATUS_OK, STATUS_NO_PAIRS, STATUS_ERROR = "ok", "no_qa_pairs", "error"
 
@@ -26,6 +27,14 @@ class Result:
     summary_tokens: int = 0
     summary_truncated: bool = False
     pairs: tuple[PairScore, ...] = ()
+
+    def for_variant(self, variant: str) -> Result:
+        """This result as a Scorer with `variant` returns it: every variant is a function of the stored
+        log-probs, so one search and one rescoring serve them all (the service's per-request variant)."""
+        if variant == self.variant:
+            return self
+        pairs = tuple(p.for_variant(variant) for p in self.pairs)
+        return dataclasses.replace(self, variant=variant, pairs=pairs, quals=mean_value(pairs))
 
     def to_dict(self, details: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {

@@ -11,6 +11,7 @@ the manifest's punctuation ids, and averages that over pairs. No pair -> no scor
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -38,10 +39,16 @@ class PairScore:
 
     def value_for(self, variant: str) -> float:
         """This pair's term under another variant: every variant is a function of the stored log-probs."""
-        return _term(
-            np.asarray(self.logp_source), np.asarray(self.logp_summary), np.asarray(self.search_scores),
-            variant, list(self.answer_index),
-        )[1]
+        return self.for_variant(variant).value
+
+    def for_variant(self, variant: str) -> PairScore:
+        """This pair as `variant` scores it (S_y and the term; the log-probs are the same): equal, bit for bit,
+        to the pair a Scorer with that variant returns, since both come from `_term` on the same numbers."""
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+        s_y, value = _term(np.asarray(self.logp_source), np.asarray(self.logp_summary),
+                           np.asarray(self.search_scores), variant, list(self.answer_index))
+        return dataclasses.replace(self, s_y=s_y, value=value)
 
     @classmethod
     def from_dict(cls, d: dict) -> PairScore:

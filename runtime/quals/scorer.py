@@ -297,6 +297,8 @@ class Scorer:
         return self.options.max_source_tokens or self.manifest.encoding.max_source_tokens
 
     # -- reproducibility -------------------------------------------------------------------------
-    def signature(self) -> str:
-        """Every knob that changes the number, sacrebleu style (`key:value|...`, version last): see signature.py."""
-        return signature(self.bundle.digest, self.options, self.source_limit, self.engine.provider)
+    def signature(self, variant: str | None = None) -> str:
+        """Every knob that changes the number, sacrebleu style (`key:value|...`, version last): see signature.py.
+        `variant`: the signature of this scorer's results re-derived for another variant (Result.for_variant)."""
+        options = self.options if variant is None else dataclasses.replace(self.options, variant=variant)
+        return signature(self.bundle.digest, options, self.source_limit, self.engine.provider)

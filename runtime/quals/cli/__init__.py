@@ -2,10 +2,10 @@
 quals.run, and library errors become exit codes in one place (app.exit_codes).
 
 One module per command family: score, evaluate, conseq, explain (and generate), bundles (info, conformance),
-export (the export extra's commands); options holds the options they share.
+export (the export extra's commands), serve (the serve extra's service); options holds the options they share.
 """
 
-from . import bundles, conseq, evaluate, explain, export, score  # noqa: F401  (each registers its commands)
+from . import bundles, conseq, evaluate, explain, export, score, serve  # noqa: F401  (each registers its commands)
 from .app import main
 
 __all__ = ["main"]

@@ -69,6 +69,36 @@ def _score(batch: Batch) -> list[Result]:
     return _worker_scorer.score(*batch)
 
 
+@dataclass(frozen=True)
+class WorkerInfo:
+    """What a worker reports about itself (ScorerPool.probe): for readiness and for sizing a deployment."""
+
+    pid: int
+    rss_bytes: int | None  # resident memory now (Linux /proc; None elsewhere)
+    peak_rss_bytes: int  # the most it has held (getrusage)
+
+
+def rss_bytes(pid: int | str = "self") -> int | None:
+    """Resident memory of a process from /proc (Linux), None where there is no /proc or no such process."""
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _probe(hold_s: float = 0.0) -> WorkerInfo:
+    if _worker_scorer is None:
+        raise RuntimeError("scoring worker used before its initializer ran")
+    import resource
+    import time
+
+    time.sleep(hold_s)  # so that the other probes of a round go to the other workers
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return WorkerInfo(os.getpid(), rss_bytes(), peak * 1024)
+
+
 class ScorerPool:
     """`workers` processes, each with its own Scorer loaded with the same bundle and options.
 
@@ -95,6 +125,16 @@ class ScorerPool:
         self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=_init, initargs=(load,))
 
+    def submit(self, batch: Batch) -> Future:
+        """Score one batch in a worker: a Future of its Results (in order). A dead worker makes the Future raise
+        BrokenProcessPool, and the pool is unusable from then on (make another)."""
+        return self._pool.submit(_score, batch)
+
+    def probe(self, hold_s: float = 0.0) -> Future:
+        """A Future of a worker's WorkerInfo, once that worker has loaded its model; the worker then waits
+        `hold_s` seconds, so that a round of probes (one per worker) reaches every loaded worker."""
+        return self._pool.submit(_probe, hold_s)
+
     def score_batches(self, batches: Iterable[Batch], progress: Callable[[int], None] | None = None
                       ) -> Iterator[list[Result]]:
         """Results of each batch, in input order; at most 2 batches per worker in flight."""
@@ -106,7 +146,7 @@ class ScorerPool:
                     batch = next(it, None)
                     if batch is None:
                         break
-                    pending.append((self._pool.submit(_score, batch), len(batch[0])))
+                    pending.append((self.submit(batch), len(batch[0])))
                 if not pending:
                     return
                 future, n = pending.popleft()

@@ -19,6 +19,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from tokenizers import Tokenizer
+
+from ..bundle import Manifest
 from ..result import STATUS_ERROR, STATUS_OK, Result, error_result
 from ..scorer import Scorer
 
@@ -79,9 +82,17 @@ def token_label(piece: str, role: str) -> str:
 
 
 def from_result(result: Result, source: str, summary: str, scorer: Scorer) -> Explanation:
-    """The explanation of one scored record (its pairs, with their per-token numbers)."""
-    sep, eos = scorer.manifest.separator.id, scorer.manifest.tokens.eos
-    tok = scorer.codec.tokenizer
+    """The explanation of one record that `scorer` scored (its pairs, with their per-token numbers)."""
+    return explanation(result, source, summary, scorer.manifest, scorer.codec.tokenizer,
+                       scorer.signature(result.variant))
+
+
+def explanation(result: Result, source: str, summary: str, manifest: Manifest, tokenizer: Tokenizer,
+                signature: str) -> Explanation:
+    """The explanation of one scored record from what it needs of the bundle (the separator, EOS and the
+    tokenizer that labels the tokens): a process without ONNX sessions (the service) builds it too."""
+    sep, eos = manifest.separator.id, manifest.tokens.eos
+    tok = tokenizer
     pairs = []
     for p in sorted(result.pairs, key=lambda p: p.value):
         role, views = "question", []
@@ -97,7 +108,7 @@ def from_result(result: Result, source: str, summary: str, scorer: Scorer) -> Ex
         pairs.append(PairView(len(pairs), p.question, p.answer, float(p.value), float(p.s_x), float(p.s_y),
                               _span(p.answer, summary), tuple(views)))
     return Explanation(source, summary, result.quals, result.status, result.error, result.variant, result.n_pairs,
-                       result.source_truncated, result.summary_truncated, scorer.signature(), tuple(pairs))
+                       result.source_truncated, result.summary_truncated, signature, tuple(pairs))
 
 
 def explain(scorer: Scorer, source: str, summary: str) -> Explanation:

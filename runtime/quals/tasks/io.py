@@ -68,13 +68,16 @@ def read_numbered(stream: IO[bytes], fmt: str) -> Iterator[tuple[int, dict[str, 
         raise ValueError(f"unknown format {fmt!r}")
 
 
-def _check(rec: dict[str, Any], line: int) -> dict[str, Any] | BadRecord:
+def check_record(rec: dict[str, Any], line: int, where: str | None = None) -> dict[str, Any] | BadRecord:
+    """`rec` if it can be scored, else a BadRecord saying why; `where` starts the reason (default "line N"; the
+    service says "records[N]")."""
+    where = where or f"line {line}"
     missing = [k for k in REQUIRED if k not in rec]
     if missing:
-        return BadRecord(line, f"line {line}: missing field(s): {', '.join(missing)}", rec)
+        return BadRecord(line, f"{where}: missing field(s): {', '.join(missing)}", rec)
     wrong = [k for k in REQUIRED if not isinstance(rec[k], str)]
     if wrong:
-        return BadRecord(line, f"line {line}: field(s) must be strings: {', '.join(wrong)}", rec)
+        return BadRecord(line, f"{where}: field(s) must be strings: {', '.join(wrong)}", rec)
     return rec
 
 
@@ -117,7 +120,7 @@ def _read_jsonl(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any] | BadRe
         if not isinstance(rec, dict):
             yield i, BadRecord(i, f"line {i}: a record must be a JSON object", {})
             continue
-        yield i, _check(rec, i)
+        yield i, check_record(rec, i)
 
 
 def _read_delimited(stream: IO[bytes], delimiter: str) -> Iterator[tuple[int, dict[str, Any] | BadRecord]]:
@@ -143,7 +146,7 @@ def _read_delimited(stream: IO[bytes], delimiter: str) -> Iterator[tuple[int, di
         ):
             yield line, BadRecord(line, f"line {line}: not valid UTF-8", {})
             continue
-        yield line, _check(rec, line)
+        yield line, check_record(rec, line)
 
 
 def _has_surrogates(s: str) -> bool:
@@ -153,6 +156,11 @@ def _has_surrogates(s: str) -> bool:
 def json_line(rec: dict[str, Any]) -> str:
     """One JSONL line (with its newline). Lone surrogates, which UTF-8 cannot encode, are written as
     `\\udcff` escapes: still valid JSON, and read back as the same string."""
+    return json_text(rec) + "\n"
+
+
+def json_text(rec: Any) -> str:
+    """JSON on one line that UTF-8 can always encode (json_line without the newline; the service's bodies)."""
     try:
         line = json.dumps(rec, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
@@ -163,7 +171,7 @@ def json_line(rec: dict[str, Any]) -> str:
         line = json.dumps(rec, ensure_ascii=True, allow_nan=False)
     # Line breaks to Python's str.splitlines and to JavaScript (NEL, LS, PS): escaped, so that every reader
     # sees one record per line. They can only occur inside strings, where the escape means the same.
-    return line.translate(_LINE_BREAKS) + "\n"
+    return line.translate(_LINE_BREAKS)
 
 
 _LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}

@@ -93,30 +93,40 @@ class Tally:
         return out
 
 
-def write_record(writer: RecordWriter, passed: dict, result: Result, details: bool, drop_text: bool) -> dict:
-    """Write one record; one that cannot be written becomes an error record (with the fields that can be)."""
-    rec = output_record(passed, result, details, drop_text)
+def writable(rec: dict, variant: str, encode: Callable[[dict], Any]) -> dict:
+    """`rec` if `encode` can write it, else an error record with the fields it can write (a non-finite number
+    in CSV, say): the record is never lost."""
     try:
-        writer.write(rec)
+        encode(rec)
         return rec
     except UnwritableRecord as exc:
-        err = error_result(f"the result could not be written: {exc}", result.variant).to_dict()
+        err = error_result(f"the result could not be written: {exc}", variant).to_dict()
         keep = {}
         for k, v in rec.items():
             if k not in err and k != "pairs":
                 with contextlib.suppress(UnwritableRecord):
-                    writer.format({k: v})
+                    encode({k: v})
                     keep[k] = v
-        fallback = {**keep, **err}
-        writer.write(fallback)
-        return fallback
+        return {**keep, **err}
+
+
+def write_record(writer: RecordWriter, passed: dict, result: Result, details: bool, drop_text: bool) -> dict:
+    """Write one record; one that cannot be written becomes an error record (with the fields that can be)."""
+    rec = writable(output_record(passed, result, details, drop_text), result.variant, writer.format)
+    writer.write(rec)
+    return rec
 
 
 def with_line(result: Result, line: int | None) -> Result:
     """A scorer's error with the record's line first, as the reader's errors are ("line 7: summary is empty")."""
-    if result.status != STATUS_ERROR or line is None:
+    return with_place(result, None if line is None else f"line {line}")
+
+
+def with_place(result: Result, where: str | None) -> Result:
+    """A scorer's error with where the record is first ("line 7", or the service's "records[6]")."""
+    if result.status != STATUS_ERROR or where is None:
         return result
-    return dataclasses.replace(result, error=f"line {line}: {result.error}")
+    return dataclasses.replace(result, error=f"{where}: {result.error}")
 
 
 def score_into(runner: Any, records: Sequence[dict | BadRecord], writer: RecordWriter, tally: Tally, *,
