@@ -11,11 +11,17 @@ Two tables, each runner in its own process (so its peak RSS is its own), medians
    quals also runs the authors' fairseq search (its default), which only it implements.
 2. Plain beam search against CTranslate2 on equal, fixed work: the same token ids, the shipped model's
    weights, exactly `--fixed-steps` decoding steps for every hypothesis (EOS only after them), then the top 10
-   hypotheses teacher-forced on the source; fp32 vs fp32 and int8 vs int8. Steps and hypotheses prove it.
+   hypotheses teacher-forced on the source; fp32 vs fp32 and int8 vs int8 (quals: weight-int8, and
+   fp16-head-int8, whose output layer alone computes in int8). Steps and hypotheses prove it.
 
 BART-base size has no trained model: it runs with random weights and fixed lengths (known work).
 
-    python scripts/bench.py [--threads 2] [--records 8] [--models default,base] [--json OUT]
+The runners of a table run alternately, A B C A B C ..., for `--rounds` rounds, so that a change of the
+machine's load moves them alike; a runner's figure is the median over rounds of its per-record times, and
+each table also gives the ratios round by round. The CPU, its ISA flags and the load (before and after) are
+recorded; the printed tables also go to report.txt beside the JSON report.
+
+    python scripts/bench.py [--threads 2] [--records 8] [--rounds 3] [--models default,base] [--json OUT]
 """
 
 from __future__ import annotations
@@ -26,12 +32,14 @@ import json
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import time
 import warnings
 from pathlib import Path
 
+from bench_machine import describe, machine
 from bench_profile import print_profile, profile
 from bench_runners import make_runner
 from bench_tables import print_fixed, print_table
@@ -97,6 +105,9 @@ def shipped_model() -> dict[str, Path]:
     paths["int8"] = d / "bundle-weight-int8"
     if not (paths["int8"] / "quals.json").is_file():
         quantize_bundle(paths["fp32-split"], paths["int8"], method="weight-int8", overwrite=True)
+    paths["head-int8"] = d / "bundle-fp16-head-int8"
+    if not (paths["head-int8"] / "quals.json").is_file():
+        quantize_bundle(paths["fp32-split"], paths["head-int8"], method="fp16-head-int8", overwrite=True)
     return paths
 
 
@@ -257,46 +268,83 @@ def run_worker(runner: str, inputs: Path, threads: int, *, bundle: Path, search:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+MERGED = ("gen", "score", "times")  # per-record timings: the median over rounds
+
+
+class Rounds:
+    """Runners of one table, run alternately (A B C, A B C, ...) for `rounds` rounds, then merged: per record, the
+    median time over rounds; everything else (scores, steps, digests, log-probs) from the first round, which the
+    later rounds must repeat exactly (the work is deterministic); peak RSS the largest."""
+
+    def __init__(self, rounds: int):
+        self.rounds = rounds
+        self.jobs: dict[str, tuple[tuple, dict]] = {}
+        self.after_first: dict[str, object] = {}
+
+    def add(self, label: str, *args, after_first=None, **kw) -> None:
+        """A runner (run_worker's arguments); `after_first(row)` runs once its first round is back."""
+        self.jobs[label] = (args, {**kw, "label": label})
+        if after_first is not None:
+            self.after_first[label] = after_first
+
+    def run(self) -> dict[str, dict]:
+        runs: dict[str, list[dict]] = {label: [] for label in self.jobs}
+        for r in range(self.rounds):
+            for label, (args, kw) in self.jobs.items():
+                row = run_worker(*args, **kw)
+                if r == 0 and label in self.after_first:
+                    self.after_first[label](row)
+                elif r > 0 and row["digests"] != runs[label][0]["digests"]:
+                    raise SystemExit(f"{label}: round {r + 1} did other work than round 1")
+                runs[label].append(row)
+        merged = {}
+        for label, rows in runs.items():
+            m = dict(rows[0])
+            for k in MERGED:
+                m[k] = [statistics.median(xs) for xs in zip(*(row[k] for row in rows))]
+            m["peak_rss_mb"] = max(row["peak_rss_mb"] for row in rows)
+            m["round_medians"] = [statistics.median(row["times"]) for row in rows]
+            merged[label] = m
+        return merged
+
+
 def bench_default(args, inputs: Path) -> dict:
     """Table 1 on the shipped model, then table 2 (plain beam search, fixed work, vs CTranslate2)."""
     paths = shipped_model()
     ckpt, fp32 = paths["checkpoint"], paths["fp32"]
     hf = dict(HF_SEARCH, num_beams=args.beams, num_groups=args.beams)
     plain_hf = dict(hf, num_groups=1, diversity=0.0)
-    rows = {
-        "quals": run_worker("quals", inputs, args.threads, bundle=paths["shipped"], search=hf),
-        "quals fp32": run_worker("quals", inputs, args.threads, bundle=fp32, search=hf, label="quals fp32"),
-        "torch": run_worker("torch", inputs, args.threads, bundle=fp32, search=hf, checkpoint=ckpt),
-        "optimum": run_worker("optimum", inputs, args.threads, bundle=fp32, search=hf, checkpoint=ckpt,
-                              onnx_dir=optimum_dir(ckpt, fp32)),
-    }
+    t1 = Rounds(args.rounds)
+    t1.add("quals", "quals", inputs, args.threads, bundle=paths["shipped"], search=hf)
+    t1.add("quals fp32", "quals", inputs, args.threads, bundle=fp32, search=hf)
+    t1.add("torch", "torch", inputs, args.threads, bundle=fp32, search=hf, checkpoint=ckpt)
+    t1.add("optimum", "optimum", inputs, args.threads, bundle=fp32, search=hf, checkpoint=ckpt,
+           onnx_dir=optimum_dir(ckpt, fp32))
     if not args.no_ct2:
-        rows["ctranslate2 (plain beam)"] = run_worker(
-            "ct2", inputs, args.threads, bundle=fp32, search=plain_hf, ct2_dir=ct2_model(ckpt, "float32"),
-            label="ctranslate2 (plain beam)")
-    rows["quals (authors' search)"] = run_worker("quals", inputs, args.threads, bundle=paths["shipped"],
-                                                 search={"search": "fairseq", "num_beams": args.beams,
-                                                         "num_groups": args.beams},
-                                                 label="quals (authors' search)")
+        t1.add("ctranslate2 (plain beam)", "ct2", inputs, args.threads, bundle=fp32, search=plain_hf,
+               ct2_dir=ct2_model(ckpt, "float32"))
+    t1.add("quals (authors' search)", "quals", inputs, args.threads, bundle=paths["shipped"],
+           search={"search": "fairseq", "num_beams": args.beams, "num_groups": args.beams})
+    rows = t1.run()
     out = {"description": "the shipped default model (models/default); PyTorch, Optimum and CTranslate2 run the "
                           "checkpoint rebuilt from its weights", "runners": rows}
     print_table("default", out["description"], rows, args.beams)
     if not args.no_ct2:
         n = args.fixed_steps
         fixed = dict(plain_hf, min_length=n + 1, max_length=n + 1)
-        plain = {"quals fp32": run_worker("quals", inputs, args.threads, bundle=fp32, search=fixed, work="fixed",
-                                          label="quals fp32 (fixed)")}
         reference = BUILD / "fixed-reference.json"  # quals fp32's hypotheses, scored by every runner afterwards
-        reference.write_text(json.dumps(plain["quals fp32"]["hypotheses"]))
+        reference.unlink(missing_ok=True)
         kw = dict(search=fixed, work="fixed", score_top=10, reference=reference)
-        plain |= {
-            "ctranslate2 fp32": run_worker("ct2", inputs, args.threads, bundle=fp32, ct2_dir=ct2_model(ckpt, "float32"),
-                                           compute_type="float32", label="ctranslate2 fp32 (fixed)", **kw),
-            "quals int8": run_worker("quals", inputs, args.threads, bundle=paths["int8"], label="quals int8 (fixed)",
-                                     **kw),
-            "ctranslate2 int8": run_worker("ct2", inputs, args.threads, bundle=fp32, ct2_dir=ct2_model(ckpt, "int8"),
-                                           compute_type="int8", label="ctranslate2 int8 (fixed)", **kw),
-        }
+        t2 = Rounds(args.rounds)
+        t2.add("quals fp32", "quals", inputs, args.threads, bundle=fp32, search=fixed, work="fixed",
+               after_first=lambda row: reference.write_text(json.dumps(row["hypotheses"])))
+        t2.add("ctranslate2 fp32", "ct2", inputs, args.threads, bundle=fp32, ct2_dir=ct2_model(ckpt, "float32"),
+               compute_type="float32", **kw)
+        t2.add("quals int8", "quals", inputs, args.threads, bundle=paths["int8"], **kw)
+        t2.add("quals head-int8", "quals", inputs, args.threads, bundle=paths["head-int8"], **kw)
+        t2.add("ctranslate2 int8", "ct2", inputs, args.threads, bundle=fp32, ct2_dir=ct2_model(ckpt, "int8"),
+               compute_type="int8", **kw)
+        plain = t2.run()
         plain["quals fp32"]["reference_logp_sums"] = plain["quals fp32"]["logp_sums"]
         out["plain_beam_fixed"] = {"steps": n, "runners": plain}
         print_fixed(plain, args.beams, n)
@@ -313,10 +361,11 @@ def bench_base(args, inputs: Path) -> dict:
     n = args.fixed_steps
     search = dict(HF_SEARCH, num_beams=args.beams, num_groups=args.beams, min_length=n + 1, max_length=n + 1)
     kw = dict(search=search, work="fixed", score_top=10, checkpoint=ckpt)
-    rows = {"quals": run_worker("quals", inputs, args.threads, bundle=bundle, **kw),
-            "torch": run_worker("torch", inputs, args.threads, bundle=bundle, **kw),
-            "optimum": run_worker("optimum", inputs, args.threads, bundle=bundle, onnx_dir=optimum_dir(ckpt, bundle),
-                                  **kw)}
+    t = Rounds(args.rounds)
+    t.add("quals", "quals", inputs, args.threads, bundle=bundle, **kw)
+    t.add("torch", "torch", inputs, args.threads, bundle=bundle, **kw)
+    t.add("optimum", "optimum", inputs, args.threads, bundle=bundle, onnx_dir=optimum_dir(ckpt, bundle), **kw)
+    rows = t.run()
     desc = f"BART-base size, random weights, exactly {n} decoding steps, the top 10 hypotheses rescored"
     print_table("base", desc, rows, args.beams)
     return {"description": desc, "runners": rows}
@@ -338,6 +387,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--records", type=int, default=8)
     ap.add_argument("--beams", type=int, default=60)
+    ap.add_argument("--rounds", type=int, default=3, help="Rounds of the runners, interleaved (A B A B).")
     ap.add_argument("--fixed-steps", type=int, default=40, help="Decoding steps of the fixed-work runs.")
     ap.add_argument("--models", default="default,base")
     ap.add_argument("--json", default=None, help="Also write every measurement here.")
@@ -360,15 +410,50 @@ def main() -> None:
     BUILD.mkdir(parents=True, exist_ok=True)
     inputs = BUILD / f"inputs-{args.records}.jsonl"
     inputs.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sample_records(args.records)))
-    print(f"quals bench: {args.records} records from {DATA / 'eval'} (4 sets), threads {args.threads}, "
-          f"{args.beams} beams; group beam search: {args.beams} groups, diversity 0.5, lengths 9-62 (hf units)")
-    report = {"threads": args.threads, "records": args.records, "beams": args.beams, "models": {}}
-    for name in args.models.split(","):
-        if name not in ("default", "base"):
-            raise SystemExit(f"unknown model {name!r} (default, base)")
-        report["models"][name] = bench_default(args, inputs) if name == "default" else bench_base(args, inputs)
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=1))
+    json_path = Path(args.json) if args.json else BUILD / "report.json"
+    text_path = json_path.with_suffix(".txt")
+    with Tee(text_path):
+        before = machine()
+        print(f"quals bench: {args.records} records from {DATA / 'eval'} (4 sets), threads {args.threads}, "
+              f"{args.beams} beams; group beam search: {args.beams} groups, diversity 0.5, lengths 9-62 (hf units); "
+              f"{args.rounds} round(s), runners interleaved")
+        print(f"machine: {describe(before)}")
+        report = {"threads": args.threads, "records": args.records, "beams": args.beams, "rounds": args.rounds,
+                  "machine": before, "models": {}}
+        for name in args.models.split(","):
+            if name not in ("default", "base"):
+                raise SystemExit(f"unknown model {name!r} (default, base)")
+            report["models"][name] = bench_default(args, inputs) if name == "default" else bench_base(args, inputs)
+        report["load_after"] = machine()["load"]
+        print(f"\nload after: {report['load_after'][0]:.2f} (1 min)" if report["load_after"] else "")
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(report, indent=1))
+    print(f"wrote {text_path} and {json_path}")
+
+
+class Tee:
+    """Everything printed, also into `path` (the report a person reads, beside the JSON)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        self.file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
+        self.stdout = sys.stdout
+        sys.stdout = self
+        return self
+
+    def write(self, text: str) -> int:
+        self.file.write(text)
+        return self.stdout.write(text)
+
+    def flush(self) -> None:
+        self.file.flush()
+        self.stdout.flush()
+
+    def __exit__(self, *exc) -> None:
+        sys.stdout = self.stdout
+        self.file.close()
 
 
 if __name__ == "__main__":

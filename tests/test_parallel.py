@@ -75,3 +75,15 @@ def test_threads_per_worker(monkeypatch):
     assert threads_per_worker(3, None) == 2
     assert threads_per_worker(16, None) == 1
     assert threads_per_worker(4, 3) == 3
+
+
+def test_batches_are_sized_so_that_every_worker_gets_work():
+    from quals.run.runner import EngineSpec, batch_size_for
+
+    two = EngineSpec(workers=2)
+    assert batch_size_for(16, two) == 2  # 8 batches: both workers busy, not one batch of 16
+    assert batch_size_for(20, two) == 3
+    assert batch_size_for(1, two) == 1 and batch_size_for(0, two) == 1
+    assert batch_size_for(10_000, two) == 16  # capped: fewer, larger calls once there is plenty of work
+    assert batch_size_for(32, EngineSpec(engine="ray", actors=4)) == 2
+    assert batch_size_for(16, EngineSpec()) == 4

@@ -133,3 +133,51 @@ def test_a_merged_decoder_is_the_same_bundle_whatever_the_hash_seed(bundle_for, 
         src = checkpoint_for("bart")
     a, b = (_digest_in_a_process(code, [str(src), str(tmp_path / seed)], seed) for seed in ("1", "2"))
     assert a == b
+
+
+def test_head_int8_is_the_rowwise_formula_and_rows_are_independent(tmp_path):
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+    from quals.export.head_int8 import ZERO_POINT, quantize_columns, quantize_head
+
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((32, 50)).astype(np.float32)
+    w[:, 7] = 0  # an all-zero column keeps a usable scale
+    graph = helper.make_graph([helper.make_node("MatMul", ["h", "w"], ["y"], name="/lm_head/MatMul")], "g",
+                              [helper.make_tensor_value_info("h", TensorProto.FLOAT, ["b", "s", 32])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["b", "s", 50])],
+                              [numpy_helper.from_array(w, "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    report = quantize_head(model, vocab_size=50)
+    assert report.matmuls == 1 and not any(t.name == "w" for t in model.graph.initializer)
+    onnx.checker.check_model(model)
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    h = rng.standard_normal((3, 4, 32)).astype(np.float32)
+    h[1, 2] *= 40  # one row far larger than the others: its scale must not touch theirs
+    got = sess.run(None, {"h": h})[0]
+    q, s_col = quantize_columns(w)
+    s_row = np.maximum(np.abs(h).max(axis=-1, keepdims=True), 1e-12) / 127
+    h_q = np.rint(h / s_row) + ZERO_POINT
+    expected = ((h_q - ZERO_POINT) @ q.astype(np.float64)) * s_col * s_row
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert np.abs(got - h @ w).max() / np.abs(h @ w).max() < 0.02  # close to fp32
+    for b in range(3):  # each row's numbers are the same alone as in the batch, bit for bit
+        assert np.array_equal(sess.run(None, {"h": h[b:b + 1]})[0], got[b:b + 1])
+    assert np.array_equal(sess.run(None, {"h": h[:, 1:2]})[0], got[:, 1:2])
+
+
+def test_fp16_head_int8_bundle(bundle_for, tmp_path):
+    from quals import Scorer
+    from quals.export import ExportError, quantize_bundle
+
+    out = tmp_path / "head"
+    m = quantize_bundle(bundle_for("bart-split"), out, method="fp16-head-int8")
+    q = m.provenance["quantization"]
+    assert q["method"] == "fp16-head-int8" and m.files["weights"] == "weights.bin"
+    assert {g["matmuls"] for g in q["output_layer"]["graphs"].values()} == {1}
+    assert 0 < m.validation["vs_fp32_max_abs_logprob_diff"] < 2.0
+    assert Scorer.load(out).generate("Anna built a bridge.", num_beams=4, num_groups=2, max_length=8)
+    with pytest.raises(ExportError, match="block size"):
+        quantize_bundle(bundle_for("bart-split"), tmp_path / "x", method="fp16-head-int8", block_size=32)

@@ -37,7 +37,8 @@ from .exporter import ExportError, merge_decoders, publish, validation_logps, wr
 log = logging.getLogger("quals.export")
 
 
-METHODS = ("fp16-weights", "weight-int8", "dynamic-int8")
+METHODS = ("fp16-weights", "fp16-head-int8", "weight-int8", "dynamic-int8")
+FP16_METHODS = ("fp16-weights", "fp16-head-int8")  # weights stored as fp16 (int8 blocks for int8_nodes)
 
 
 def quantize_bundle(src: str | Path, out: str | Path, *, method: str = "fp16-weights", block_size: int | None = None,
@@ -45,8 +46,9 @@ def quantize_bundle(src: str | Path, out: str | Path, *, method: str = "fp16-wei
     """Write a smaller copy of the split-decoder fp32 bundle `src` to `out` (merged decoder).
 
     block_size: values per scale of int8 weights (a power of two >= 16; default 16).
-    int8_nodes: fp16-weights only: a regular expression searched in "<encoder|decoder>:<node name>"; the
-        weights of matching nodes are stored as int8 blocks instead of fp16 (to fit a size budget).
+    int8_nodes: fp16-weights and fp16-head-int8 only: a regular expression searched in
+        "<encoder|decoder>:<node name>"; the weights of matching nodes are stored as int8 blocks instead of fp16
+        (to fit a size budget).
     """
     from .stored_weights import WEIGHTS_FILE  # onnx-dependent modules load lazily: quals.export imports without onnx
     from .weight_int8 import BLOCK
@@ -58,13 +60,14 @@ def quantize_bundle(src: str | Path, out: str | Path, *, method: str = "fp16-wei
         raise ExportError(f"{src}: quantisation needs a bundle exported with --decoder split")
     if method not in METHODS:
         raise ExportError(f"unknown quantization method {method!r}; choose one of {', '.join(METHODS)}")
+    fp16 = method in FP16_METHODS
     if block_size is not None and (method == "dynamic-int8" or block_size < 16 or block_size & (block_size - 1)):
         raise ExportError(f"block size {block_size}: a power of two >= 16, for weight-int8 or fp16-weights")
-    if method == "fp16-weights" and block_size is not None and int8_nodes is None:
-        raise ExportError(f"block size {block_size}: fp16-weights stores int8 blocks only for --int8-nodes")
+    if fp16 and block_size is not None and int8_nodes is None:
+        raise ExportError(f"block size {block_size}: {method} stores int8 blocks only for --int8-nodes")
     if int8_nodes is not None:
-        if method != "fp16-weights":
-            raise ExportError("int8_nodes (--int8-nodes) applies to fp16-weights only")
+        if not fp16:
+            raise ExportError(f"int8_nodes (--int8-nodes) applies to {' and '.join(FP16_METHODS)} only")
         try:
             re.compile(int8_nodes)
         except re.error as exc:
@@ -77,11 +80,16 @@ def quantize_bundle(src: str | Path, out: str | Path, *, method: str = "fp16-wei
         stage.mkdir()
         merged = stage / "decoder_model_merged.onnx"
         files = {"encoder": m.files["encoder"], "decoder_merged": merged.name, "tokenizer": m.files["tokenizer"]}
-        if method == "fp16-weights":
+        if fp16:
             shutil.copy2(bundle.file("encoder"), stage / files["encoder"])
-            merge_decoders(bundle.file("decoder"), bundle.file("decoder_with_past"), merged)
+            decoders, head = (bundle.file("decoder"), bundle.file("decoder_with_past")), None
+            if method == "fp16-head-int8":
+                decoders, head = _head_int8(decoders, tmp, m.onnx.vocab_size)
+            merge_decoders(*decoders, merged)
             settings, graphs = _fp16_weights({"encoder": stage / files["encoder"], "decoder": merged},
                                              stage / WEIGHTS_FILE, int8_nodes, block_size or BLOCK)
+            if head is not None:
+                settings["output_layer"] = head
             files["weights"] = WEIGHTS_FILE
         else:
             opts = {"block_size": block_size} if block_size else {}
@@ -130,6 +138,29 @@ def _weight_int8(src: Path, dst: Path, block_size: int | None = None) -> tuple[d
 
 
 _QUANTIZERS = {"dynamic-int8": _dynamic_int8, "weight-int8": _weight_int8}
+
+
+def _head_int8(decoders: tuple[Path, Path], tmp: Path, vocab_size: int) -> tuple[tuple[Path, Path], dict]:
+    """The split decoders with their output layer computed in int8 (quals.export.head_int8), written to `tmp`."""
+    from dataclasses import asdict
+
+    import onnx
+
+    from .head_int8 import quantize_head
+
+    out, reports = [], {}
+    for path in decoders:
+        model = onnx.load(str(path))
+        report = quantize_head(model, vocab_size)
+        if report.matmuls != 1:
+            raise ExportError(f"{path.name}: expected one output layer ([K, {vocab_size}] MatMul), found "
+                              f"{report.matmuls}")
+        dst = tmp / f"head-int8-{path.name}"
+        onnx.save(model, str(dst))
+        out.append(dst)
+        reports[path.stem] = asdict(report)
+    return (out[0], out[1]), {"tool": "quals.export.head_int8 (MatMulIntegerToFloat)", "weights": "int8, one scale "
+                              "per column", "activations": "int8, one scale per row", "graphs": reports}
 
 
 def _fp16_weights(graphs: dict[str, Path], weights: Path, int8_nodes: str | None, block: int) -> tuple[dict, dict]:

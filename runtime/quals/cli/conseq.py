@@ -9,6 +9,7 @@ import click
 
 from ..errors import InputError
 from ..result import STATUS_ERROR
+from ..run.runner import batch_size_for
 from ..tasks import conseq as cq
 from ..tasks.resume import check_alignment, read_written
 from . import options as o
@@ -34,8 +35,9 @@ def _threshold(x: float | None) -> str:
               help="Write S+ and S- each on its own (not only the documents in both; then not aligned).")
 @click.option("--resume", is_flag=True, help="Continue the scoring of a killed run in --out.")
 @o.overwrite
-@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True,
-              help="Summaries per scoring call (whole documents: a document's summaries share its encoding).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Summaries per scoring call, whole documents (default: about 4 calls per worker, at most 16: "
+                   "every worker gets work; the numbers are the same).")
 @o.provider
 @o.threads
 @click.option("--variant", type=click.Choice(list(o.VARIANTS)), default=None,
@@ -74,6 +76,7 @@ def conseq(model, input_, out_dir, neg_ratio, pos_ratio, separate, resume, overw
             raise click.UsageError(str(exc)) from exc
     overrides = dict(variant=variant, max_pairs=max_pairs, **o.search_overrides(search_kw))
     n_summaries = sum(1 + len(d.candidates) for d in docs[len(done):] if d.error is None)
+    batch_size = batch_size or batch_size_for(n_summaries, engine)
     with exit_codes(), run_on(model, engine, provider=provider, allow_cpu_fallback=allow_cpu_fallback,
                               threads=threads, details=False, batch_size=batch_size, **overrides) as run:
         click.echo(f"signature: {run.signature}", err=True)

@@ -44,6 +44,14 @@ class EngineSpec:
             raise OptionsError("workers (--workers) are the local engine's; with the ray engine give actors (--actors)")
 
 
+def batch_size_for(n_items: int, spec: EngineSpec, cap: int = 16) -> int:
+    """Items per batch so that every worker (or actor) gets work: about four batches each, at most `cap` items
+    per batch (fewer calls), at least 1. A 20-summary run on 2 workers: batches of 3 (7 batches), not one batch
+    of 16 that leaves a worker idle. The numbers do not depend on it (each record is scored on its own)."""
+    engines = spec.actors if spec.engine == "ray" else spec.workers
+    return max(1, min(cap, -(-n_items // (4 * engines))))
+
+
 @dataclass(frozen=True)
 class Run:
     runner: Any  # Scorer | ScorerPool | RayRunner: each has score_batches(batches, progress)
