@@ -196,6 +196,8 @@ compare-default: venv
 #   QUANT_NAME=weight-int8-b16 QUANT_FLAGS="--method weight-int8"
 #   QUANT_NAME=weight-int8-b32 QUANT_FLAGS="--method weight-int8 --block-size 32"
 #   QUANT_NAME=fp16-all QUANT_FLAGS="--method fp16-weights"   (every weight fp16)
+#   QUANT_NAME=head-int8 QUANT_FLAGS="--method fp16-head-int8 --int8-nodes 'encoder:/layers\.\d+/self_attn/[qk]_proj/'"
+#   QUANT_NAME=decoder-int8 QUANT_FLAGS="--method fp16-decoder-int8 --int8-nodes 'encoder:/layers\.\d+/self_attn/[qk]_proj/'"
 QUANT_NAME ?= dynamic-int8
 QUANT_FLAGS ?= --method dynamic-int8
 evaluate-quantization: venv

@@ -86,7 +86,7 @@ def test_int8_nodes_pick_the_weights_stored_as_int8(bundle_for, tmp_path):
         quantize_bundle(split, tmp_path / "x", int8_nodes="encoder:(")
     with pytest.raises(ExportError, match="only for --int8-nodes"):
         quantize_bundle(split, tmp_path / "z", block_size=32)  # would be silently ignored
-    with pytest.raises(ExportError, match="fp16-weights only"):
+    with pytest.raises(ExportError, match="fp16 methods only"):
         quantize_bundle(split, tmp_path / "y", method="weight-int8", int8_nodes="encoder:")
 
 
@@ -140,7 +140,7 @@ def test_head_int8_is_the_rowwise_formula_and_rows_are_independent(tmp_path):
     import onnx
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
-    from quals.export.head_int8 import ZERO_POINT, quantize_columns, quantize_head
+    from quals.export.rowwise_int8 import ZERO_POINT, output_layer, quantize_columns, quantize_rowwise
 
     rng = np.random.default_rng(0)
     w = rng.standard_normal((32, 50)).astype(np.float32)
@@ -150,7 +150,7 @@ def test_head_int8_is_the_rowwise_formula_and_rows_are_independent(tmp_path):
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["b", "s", 50])],
                               [numpy_helper.from_array(w, "w")])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
-    report = quantize_head(model, vocab_size=50)
+    report = quantize_rowwise(model, output_layer(50))
     assert report.matmuls == 1 and not any(t.name == "w" for t in model.graph.initializer)
     onnx.checker.check_model(model)
     sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
@@ -168,16 +168,18 @@ def test_head_int8_is_the_rowwise_formula_and_rows_are_independent(tmp_path):
     assert np.array_equal(sess.run(None, {"h": h[:, 1:2]})[0], got[:, 1:2])
 
 
-def test_fp16_head_int8_bundle(bundle_for, tmp_path):
+@pytest.mark.parametrize("method", ["fp16-head-int8", "fp16-decoder-int8"])
+def test_fp16_rowwise_int8_bundles(bundle_for, tmp_path, method):
     from quals import Scorer
     from quals.export import ExportError, quantize_bundle
 
-    out = tmp_path / "head"
-    m = quantize_bundle(bundle_for("bart-split"), out, method="fp16-head-int8")
+    out = tmp_path / "rowwise"
+    m = quantize_bundle(bundle_for("bart-split"), out, method=method)
     q = m.provenance["quantization"]
-    assert q["method"] == "fp16-head-int8" and m.files["weights"] == "weights.bin"
-    assert {g["matmuls"] for g in q["output_layer"]["graphs"].values()} == {1}
+    assert q["method"] == method and m.files["weights"] == "weights.bin"
+    counts = {g["matmuls"] for g in q["int8_compute"]["graphs"].values()}
+    assert counts == {1} if method == "fp16-head-int8" else min(counts) > 1
     assert 0 < m.validation["vs_fp32_max_abs_logprob_diff"] < 2.0
     assert Scorer.load(out).generate("Anna built a bridge.", num_beams=4, num_groups=2, max_length=8)
     with pytest.raises(ExportError, match="block size"):
-        quantize_bundle(bundle_for("bart-split"), tmp_path / "x", method="fp16-head-int8", block_size=32)
+        quantize_bundle(bundle_for("bart-split"), tmp_path / "x", method=method, block_size=32)

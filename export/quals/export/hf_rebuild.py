@@ -34,7 +34,8 @@ from .onnx_graph import all_nodes, graphs_of
 FOLDABLE = {"Cast", "Mul", "Reshape", "Transpose", "Unsqueeze", "Squeeze", "Identity", "DequantizeLinear"}
 ACTIVATIONS = (({"Erf"}, "gelu"), ({"Gelu"}, "gelu"), ({"Tanh", "Pow"}, "gelu_new"), ({"Relu"}, "relu"),
                ({"Sigmoid"}, "silu"))
-INT8_COMPUTE = {"MatMulNBits", "MatMulInteger", "DynamicQuantizeLinear", "QLinearMatMul", "GatherBlockQuantized"}
+INT8_COMPUTE = {"MatMulNBits", "MatMulInteger", "MatMulIntegerToFloat", "DynamicQuantizeLinear", "QLinearMatMul",
+                "GatherBlockQuantized"}
 TIED = ("model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight", "lm_head.weight")
 ATOL = 1e-4  # max |d log p| between the rebuilt model and the bundle (measured: ~1e-5, float rounding)
 REPORT = "quals_rebuild.json"

@@ -37,8 +37,10 @@ from .exporter import ExportError, merge_decoders, publish, validation_logps, wr
 log = logging.getLogger("quals.export")
 
 
-METHODS = ("fp16-weights", "fp16-head-int8", "weight-int8", "dynamic-int8")
-FP16_METHODS = ("fp16-weights", "fp16-head-int8")  # weights stored as fp16 (int8 blocks for int8_nodes)
+METHODS = ("fp16-weights", "fp16-head-int8", "fp16-decoder-int8", "weight-int8", "dynamic-int8")
+# Weights stored as fp16 (int8 blocks for int8_nodes); -head-int8: the output layer computed in int8,
+# -decoder-int8: every MatMul of the decoder (quals.export.rowwise_int8).
+FP16_METHODS = ("fp16-weights", "fp16-head-int8", "fp16-decoder-int8")
 
 
 def quantize_bundle(src: str | Path, out: str | Path, *, method: str = "fp16-weights", block_size: int | None = None,
@@ -67,7 +69,7 @@ def quantize_bundle(src: str | Path, out: str | Path, *, method: str = "fp16-wei
         raise ExportError(f"block size {block_size}: {method} stores int8 blocks only for --int8-nodes")
     if int8_nodes is not None:
         if not fp16:
-            raise ExportError(f"int8_nodes (--int8-nodes) applies to {' and '.join(FP16_METHODS)} only")
+            raise ExportError(f"int8_nodes (--int8-nodes) applies to the fp16 methods only ({', '.join(FP16_METHODS)})")
         try:
             re.compile(int8_nodes)
         except re.error as exc:
@@ -82,14 +84,14 @@ def quantize_bundle(src: str | Path, out: str | Path, *, method: str = "fp16-wei
         files = {"encoder": m.files["encoder"], "decoder_merged": merged.name, "tokenizer": m.files["tokenizer"]}
         if fp16:
             shutil.copy2(bundle.file("encoder"), stage / files["encoder"])
-            decoders, head = (bundle.file("decoder"), bundle.file("decoder_with_past")), None
-            if method == "fp16-head-int8":
-                decoders, head = _head_int8(decoders, tmp, m.onnx.vocab_size)
+            decoders, rowwise = (bundle.file("decoder"), bundle.file("decoder_with_past")), None
+            if method != "fp16-weights":
+                decoders, rowwise = _rowwise_int8(decoders, tmp, m.onnx.vocab_size, method == "fp16-head-int8")
             merge_decoders(*decoders, merged)
             settings, graphs = _fp16_weights({"encoder": stage / files["encoder"], "decoder": merged},
                                              stage / WEIGHTS_FILE, int8_nodes, block_size or BLOCK)
-            if head is not None:
-                settings["output_layer"] = head
+            if rowwise is not None:
+                settings["int8_compute"] = rowwise
             files["weights"] = WEIGHTS_FILE
         else:
             opts = {"block_size": block_size} if block_size else {}
@@ -140,27 +142,31 @@ def _weight_int8(src: Path, dst: Path, block_size: int | None = None) -> tuple[d
 _QUANTIZERS = {"dynamic-int8": _dynamic_int8, "weight-int8": _weight_int8}
 
 
-def _head_int8(decoders: tuple[Path, Path], tmp: Path, vocab_size: int) -> tuple[tuple[Path, Path], dict]:
-    """The split decoders with their output layer computed in int8 (quals.export.head_int8), written to `tmp`."""
+def _rowwise_int8(decoders: tuple[Path, Path], tmp: Path, vocab_size: int,
+                  head_only: bool) -> tuple[tuple[Path, Path], dict]:
+    """The split decoders with their output layer (`head_only`) or every MatMul computed in int8
+    (quals.export.rowwise_int8), written to `tmp`."""
     from dataclasses import asdict
 
     import onnx
 
-    from .head_int8 import quantize_head
+    from .rowwise_int8 import every_matmul, output_layer, quantize_rowwise
 
     out, reports = [], {}
     for path in decoders:
         model = onnx.load(str(path))
-        report = quantize_head(model, vocab_size)
-        if report.matmuls != 1:
-            raise ExportError(f"{path.name}: expected one output layer ([K, {vocab_size}] MatMul), found "
-                              f"{report.matmuls}")
-        dst = tmp / f"head-int8-{path.name}"
+        report = quantize_rowwise(model, output_layer(vocab_size) if head_only else every_matmul)
+        if report.matmuls < 1 or (head_only and report.matmuls != 1):
+            raise ExportError(f"{path.name}: expected {'one output layer' if head_only else 'MatMuls'} "
+                              f"([K, N] constant weights) to compute in int8, found {report.matmuls}")
+        dst = tmp / f"rowwise-int8-{path.name}"
         onnx.save(model, str(dst))
         out.append(dst)
         reports[path.stem] = asdict(report)
-    return (out[0], out[1]), {"tool": "quals.export.head_int8 (MatMulIntegerToFloat)", "weights": "int8, one scale "
-                              "per column", "activations": "int8, one scale per row", "graphs": reports}
+    return (out[0], out[1]), {"tool": "quals.export.rowwise_int8 (MatMulIntegerToFloat)",
+                              "matmuls": "the output layer" if head_only else "every decoder MatMul",
+                              "weights": "int8, one scale per column", "activations": "int8, one scale per row",
+                              "graphs": reports}
 
 
 def _fp16_weights(graphs: dict[str, Path], weights: Path, int8_nodes: str | None, block: int) -> tuple[dict, dict]:

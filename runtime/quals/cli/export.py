@@ -109,11 +109,13 @@ def rebuild_hf_cmd(bundle, out, overwrite):
 @main.command()
 @click.argument("src", type=click.Path(exists=True, file_okay=False))
 @click.argument("out", type=click.Path(file_okay=False))
-@click.option("--method", type=click.Choice(["fp16-weights", "fp16-head-int8", "weight-int8", "dynamic-int8"]),
+@click.option("--method", type=click.Choice(["fp16-weights", "fp16-head-int8", "fp16-decoder-int8", "weight-int8",
+                                            "dynamic-int8"]),
               default="fp16-weights", show_default=True,
               help="fp16-weights: weights stored as fp16 (int8 where --int8-nodes says) in one shared file, "
                    "restored to fp32 when the session loads. fp16-head-int8: the same, with the output layer "
-                   "computed in int8 (one scale per row and per column; fast on CPUs with VNNI). weight-int8: "
+                   "computed in int8 (one scale per row and per column; fast on CPUs with VNNI); "
+                   "fp16-decoder-int8: every decoder MatMul so. weight-int8: "
                    "8-bit weights in blocks, int8 compute (needs onnxruntime >= 1.22). dynamic-int8: int8 weights "
                    "per channel, activations quantised per call.")
 @click.option("--block-size", type=int, default=None,
