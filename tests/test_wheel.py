@@ -66,7 +66,7 @@ def test_wheel_ships_the_default_model_and_scores_from_any_folder(tmp_path):
     assert r.returncode == 2 and "pip install 'quals[serve]'" in r.stderr
     import zipfile
 
-    assert "quals/serve/openapi.json" in zipfile.ZipFile(wheel).namelist()
+    assert {"quals/serve/openapi.json", "quals/common_words.txt"} <= set(zipfile.ZipFile(wheel).namelist())
     _run([str(py), "-m", "pip", "install", "-q", f"{wheel}[serve]"])
     sys.path.insert(0, str(ROOT / "scripts"))
     import serve_load
