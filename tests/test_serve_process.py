@@ -80,11 +80,11 @@ def test_non_loopback_needs_a_token(tmp_path):
 
 @needs_default
 def test_end_to_end_equals_quals_score_and_drains_on_sigterm(tmp_path):
+    # The authors' search (about 0.5 s per record here): 64 one-record requests are far more than one process
+    # scores in the second before SIGTERM, on any machine, so some are still queued and must be refused.
     recs = [{**json.loads(x), "id": f"r{i}"} for i, x in enumerate(
-        (ROOT / "examples" / "pairs.jsonl").read_text(encoding="utf-8").splitlines() * 8)]
-    expected, _ = serve_load.reference(recs, SMALL + ["--model", str(DEFAULT)], 1, 1)
-    expected = {r["id"]: r for r in expected}
-    server = start("--model", str(DEFAULT), "--threads", "1", "--drain-timeout", "0", *SMALL)
+        (ROOT / "examples" / "pairs.jsonl").read_text(encoding="utf-8").splitlines() * 22)][:64]
+    server = start("--model", str(DEFAULT), "--threads", "1", "--drain-timeout", "0")
     bodies = [{"records": [r]} for r in recs]
 
     async def go():
@@ -101,7 +101,9 @@ def test_end_to_end_equals_quals_score_and_drains_on_sigterm(tmp_path):
             server.proc.kill()
     assert code == 0, server.output()
     assert len(responses) == len(bodies)  # every request answered, none dropped
-    got = serve_load.check(responses, bodies, expected, allowed=(200, 503))
+    answered = [r for r, resp in zip(recs, responses) if resp.status_code == 200]
+    expected, _ = serve_load.reference(answered, ["--model", str(DEFAULT)], 1, 1)  # quals score on those
+    got = serve_load.check(responses, bodies, {r["id"]: r for r in expected}, allowed=(200, 503))
     assert got["lost"] == got["changed"] == got["wrong_status"] == 0, got
     assert got["statuses"].get("200", 0) >= 1 and got["statuses"].get("503", 0) >= 1, got
     refused = [r.json()["error"] for r in responses if r.status_code == 503]
