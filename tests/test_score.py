@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from quals import Scorer
@@ -133,3 +135,53 @@ def test_a_source_is_encoded_once_across_calls_and_the_numbers_do_not_change(bar
     assert CountingEngine.encoder_calls == len(summaries) + 1  # each summary, and the source once
     batch = together.score([source] * 3, summaries)
     assert [r.to_dict(details=True) for r in one_by_one] == [r.to_dict(details=True) for r in batch]
+
+
+def test_windows_cover_the_whole_text_half_overlapping(bart_bundle):
+    from quals import Scorer
+
+    codec = Scorer.load(bart_bundle).codec
+    text = " ".join(f"word{i}" for i in range(60))
+    ids = codec.text_ids(text)
+    assert codec.windows("a short text", 16) == [codec.encode("a short text", 16)]
+    wins = codec.windows(text, 16)
+    assert len(ids) > 16 and all(not w.truncated and w.n_text_tokens == len(ids) for w in wins)
+    eos = codec.tokens.eos
+    bodies = [list(w.ids[:-1]) if w.ids[-1] == eos else list(w.ids) for w in wins]
+    assert all(len(b) == 16 for b in bodies)
+    assert bodies[0] == ids[:16] and bodies[-1] == ids[-16:]  # from the start to the end
+    starts = [next(s for s in range(len(ids)) if ids[s:s + 16] == b) for b in bodies]
+    assert all(b - a <= 8 for a, b in zip(starts, starts[1:]))  # half-overlapping: no token left out
+
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default"
+
+
+@pytest.mark.skipif(not (DEFAULT_MODEL / "quals.json").is_file(), reason="no models/default in this checkout")
+def test_source_windows_take_each_pairs_best_window():
+    bart_bundle = DEFAULT_MODEL  # real pairs: the trained model
+    from quals import Scorer
+
+    source = " ".join(["The council met on Monday and talked about roads."] * 6 + ["Anna built a bridge in Paris."])
+    summary = "Anna built a bridge in Paris."
+    kw = dict(num_beams=6, num_groups=3, max_source_tokens=24, threads=1)
+    plain, windowed = Scorer.load(bart_bundle, **kw), Scorer.load(bart_bundle, source_windows=True, **kw)
+    assert "win:half" in windowed.signature() and "win:" not in plain.signature()
+    r_plain, t_win = plain.score_one(source, summary), windowed.trace(source, summary)
+    assert r_plain.source_truncated and not t_win.result.source_truncated
+    windows = windowed.codec.windows(source, 24)
+    assert len(windows) > 2 and t_win.selected  # several windows, and pairs to score on them
+    eng = windowed.engine
+    per_window = [eng.teacher_forced(eng.encode(w.ids), [p.tokens for p in t_win.selected]) for w in windows]
+    for pair, lps in zip(t_win.result.pairs, zip(*per_window)):
+        best = max(lps, key=lambda lp: float(lp.mean()))
+        assert pair.logp_source == tuple(float(x) for x in best)
+        assert pair.s_x >= max(float(lp.mean()) for lp in lps) - 1e-6
+    # The first window is the plain scorer's source: a pair is never worse supported with windows.
+    assert [a.tokens for a in r_plain.pairs] == [b.tokens for b in t_win.result.pairs]
+    assert all(b.s_x >= a.s_x for a, b in zip(r_plain.pairs, t_win.result.pairs))
+    assert any(b.s_x > a.s_x for a, b in zip(r_plain.pairs, t_win.result.pairs))  # the last window helps
+    # A source within the limit is one window: the same numbers, bit for bit.
+    short = "Anna built a bridge in Paris in 1990."
+    assert (Scorer.load(bart_bundle, source_windows=True, **{**kw, "max_source_tokens": None}).score_one(short, summary)
+            .pairs == Scorer.load(bart_bundle, **{**kw, "max_source_tokens": None}).score_one(short, summary).pairs)

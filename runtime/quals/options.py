@@ -26,6 +26,9 @@ class QualsOptions:
     max_pairs: int = 10  # the authors' cap, checked between round-robin rounds (10-20 pairs survive)
     max_source_tokens: int | None = None  # None: the manifest's limit
     rescore_rows: int = 64  # teacher-forced sequences per decoder call
+    # Beyond the paper: score each pair against overlapping windows of the source (the limit each, half
+    # overlapping) and keep its best window, instead of the source's first `limit` tokens (text.windows).
+    source_windows: bool = False
 
     def __post_init__(self):
         if self.variant not in VARIANTS:

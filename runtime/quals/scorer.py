@@ -90,7 +90,7 @@ class Scorer:
         self.engine = engine
         self.codec = TextCodec(bundle.file("tokenizer"), self.manifest.tokens, self.manifest.encoding)
         self.options = options
-        self._sources: dict[str, tuple[Encoded, EncoderOutput]] = {}  # _encoded_source's cache, oldest first
+        self._sources: dict[str, list[tuple[Encoded, EncoderOutput]]] = {}  # _encoded_source's cache, oldest first
         self._ignore = frozenset(self.manifest.ans_lm_ignore_ids) | {
             t for t in (self.manifest.tokens.eos, self.manifest.tokens.bos) if t is not None
         }
@@ -247,11 +247,17 @@ class Scorer:
 
     def _rescore_on_source(self, group: list[_InFlight]) -> None:
         w0 = group[0]
-        w0.source_encoded, enc = self._encoded_source(w0.source)
+        windows = self._encoded_source(w0.source)
+        w0.source_encoded = windows[0][0]
         for w in group:
             # Each record's pairs in their own decoder passes, never mixed with another record's: a dynamic-int8
             # bundle quantizes activations per call, so co-batched rows would change this record's numbers.
-            logps = self.engine.teacher_forced(enc, [p.tokens for p in w.selected], max_rows=self.options.rescore_rows)
+            targets = [p.tokens for p in w.selected]
+            per_window = [self.engine.teacher_forced(enc, targets, max_rows=self.options.rescore_rows)
+                          for _, enc in windows]
+            # One window (the paper's truncation): its log-probs. Several (source_windows): each pair's best
+            # window, the one that supports it most (highest mean log p).
+            logps = [max(candidates, key=lambda lp: float(lp.mean())) for candidates in zip(*per_window)]
             w.source_encoded = w0.source_encoded
             scored = [
                 for_people(pair_score(p, lp_src, lp_summ, self.options.variant, self._ignore), w.summary)
@@ -259,15 +265,20 @@ class Scorer:
             ]
             w.result = self._result(w, tuple(scored))
 
-    def _encoded_source(self, source: str) -> tuple[Encoded, EncoderOutput]:
-        """The source's ids and encoder output, from a cache of the last SOURCE_CACHE sources: summaries of one
-        source share its encoding across calls too, so that scoring one record per call (each written as soon
-        as it is scored) costs no more encoder passes than a batch of them. The same ids give the same encoder
-        output bit for bit, so a hit changes no number."""
+    def _source_ids(self, source: str) -> list[Encoded]:
+        """The source as the encoder reads it: its first `limit` tokens, or with source_windows every window."""
+        if self.options.source_windows:
+            return self.codec.windows(source, self.options.max_source_tokens)
+        return [self.codec.encode(source, self.options.max_source_tokens)]
+
+    def _encoded_source(self, source: str) -> list[tuple[Encoded, EncoderOutput]]:
+        """The source's ids and encoder output (one per window), from a cache of the last SOURCE_CACHE sources:
+        summaries of one source share its encoding across calls too, so that scoring one record per call (each
+        written as soon as it is scored) costs no more encoder passes than a batch of them. The same ids give
+        the same encoder output bit for bit, so a hit changes no number."""
         hit = self._sources.pop(source, None)
         if hit is None:
-            ids = self.codec.encode(source, self.options.max_source_tokens)
-            hit = (ids, self.engine.encode(ids.ids))
+            hit = [(ids, self.engine.encode(ids.ids)) for ids in self._source_ids(source)]
         self._sources[source] = hit
         while len(self._sources) > SOURCE_CACHE:
             self._sources.pop(next(iter(self._sources)))
@@ -275,7 +286,7 @@ class Scorer:
 
     def _result(self, w: _InFlight, pairs: tuple[PairScore, ...]) -> Result:
         if w.source_encoded is None:
-            w.source_encoded = self.codec.encode(w.source, self.options.max_source_tokens)
+            w.source_encoded = self._source_ids(w.source)[0]
         src, summ = w.source_encoded, w.summary_encoded
         return Result(
             quals=mean_value(pairs),

@@ -39,6 +39,8 @@ FIELDS: dict[str, Part] = {
     "variant": lambda o, _limit: f"variant:{o.variant}",
     "max_pairs": lambda o, _limit: f"pairs:{o.max_pairs}",
     "max_source_tokens": lambda _o, limit: f"src:{limit}",
+    # left out when off (the paper's truncation), so that every signature before it stays what it was
+    "source_windows": lambda o, _limit: "win:half" if o.source_windows else None,
 }
 NOT_SIGNED = {
     "search": "a container: its fields are signed one by one",

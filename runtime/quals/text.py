@@ -45,6 +45,21 @@ class TextCodec:
             out.append(self.tokens.eos)
         return Encoded(tuple(out), len(ids), len(ids) > limit)
 
+    def windows(self, text: str, max_tokens: int | None = None) -> list[Encoded]:
+        """`text` (already stripped) as overlapping windows of `max_tokens` text tokens, each starting half a
+        window after the last, the last ending at the text's end: every token is in one window, and every
+        stretch of up to half a window in one window whole. A text within the limit is one window, equal to
+        `encode(text)`. No window is truncated: together they hold the whole text."""
+        limit = self.encoding.max_source_tokens if max_tokens is None else max_tokens
+        ids = self.text_ids(text)
+        if len(ids) <= limit:
+            return [self.encode(text, limit)]
+        stride = max(1, limit // 2)
+        starts = list(range(0, len(ids) - limit, stride)) + [len(ids) - limit]
+        bos = [self.tokens.bos] if self.encoding.prepend_bos and self.tokens.bos is not None else []
+        eos = [self.tokens.eos] if self.encoding.append_eos else []
+        return [Encoded(tuple(bos + ids[s:s + limit] + eos), len(ids), False) for s in starts]
+
     def qa_target(self, question: str, answer: str, sep_id: int) -> list[int]:
         """A QA sequence as QAGen writes it (the authors' training target): question, separator, answer, EOS;
         each side encoded on its own from its stripped text."""

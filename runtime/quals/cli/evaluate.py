@@ -44,11 +44,12 @@ from .records import run_on
 @o.provider
 @o.threads
 @o.max_pairs
+@o.source_windows
 @o.progress
 @o.search
 @o.engine
 def evaluate(model, benchmarks, variants, kind, limit, seed, n_resamples, json_out, scores_out, resume, reuse,
-             provider, allow_cpu_fallback, threads, max_pairs, progress, engine, **search_kw):
+             provider, allow_cpu_fallback, threads, max_pairs, source_windows, progress, engine, **search_kw):
     """Agreement of QUALS with human labels: a table per benchmark and per origin, with 95% bootstrap CIs.
 
     Binary labels get ROC-AUC and balanced accuracy (at the threshold that maximises it on the same data,
@@ -67,7 +68,7 @@ def evaluate(model, benchmarks, variants, kind, limit, seed, n_resamples, json_o
     with exit_codes():
         sets = [ev.subsample(ev.load_benchmark(p), limit, seed) for p in benchmarks]
     records = [r for s in sets for r in s]
-    overrides = dict(max_pairs=max_pairs, **o.search_overrides(search_kw))
+    overrides = dict(max_pairs=max_pairs, source_windows=source_windows, **o.search_overrides(search_kw))
     with exit_codes(), run_on(model, engine, provider=provider, allow_cpu_fallback=allow_cpu_fallback,
                               threads=threads, **overrides) as run:
         click.echo(f"signature: {run.signature}", err=True)

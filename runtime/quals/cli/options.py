@@ -40,6 +40,10 @@ max_pairs = click.option("--max-pairs", type=click.IntRange(min=1), default=None
 max_source_tokens = click.option("--max-source-tokens", type=int, default=None,
                                  help="Text tokens kept from a source or a summary (default and maximum: the bundle's "
                                       "limit).")
+source_windows = click.option("--source-windows", is_flag=True, default=None,
+                              help="Beyond the paper: score each QA pair against overlapping windows of the whole "
+                                   "source (the limit each, half overlapping; its best window counts) instead of "
+                                   "the source's first tokens. Signed as win:half.")
 progress = click.option("--progress/--no-progress", default=True, help="Progress bar on stderr (only on a terminal).")
 overwrite = click.option("--overwrite", is_flag=True, help="Replace the files of an existing output.")
 input_format = click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
