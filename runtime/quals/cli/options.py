@@ -43,7 +43,8 @@ max_source_tokens = click.option("--max-source-tokens", type=int, default=None,
 source_windows = click.option("--source-windows", is_flag=True, default=None,
                               help="Beyond the paper: score each QA pair against overlapping windows of the whole "
                                    "source (the limit each, half overlapping; its best window counts) instead of "
-                                   "the source's first tokens. Signed as win:half.")
+                                   "the source's first tokens. Signed as win:half. Measured worse than truncation on "
+                                   "Polytope and Goyal21 (docs/verdicts.md).")
 progress = click.option("--progress/--no-progress", default=True, help="Progress bar on stderr (only on a terminal).")
 overwrite = click.option("--overwrite", is_flag=True, help="Replace the files of an existing output.")
 input_format = click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
