@@ -438,7 +438,7 @@ class Tee:
         self.path = path
 
     def __enter__(self):
-        self.file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
+        self.file = open(self.path, "w", encoding="utf-8")
         self.stdout = sys.stdout
         sys.stdout = self
         return self

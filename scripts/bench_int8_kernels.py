@@ -10,8 +10,9 @@ own quantization tools:
   int8 compute (accuracy_level 4: activations quantized per block, integer dot products);
 - nbits4-acc4: MatMulNBits, 4-bit weights, int8 compute;
 - dynamic-int8: DynamicQuantizeLinear + MatMulInteger (u8 x s8, per-tensor activations: VNNI's QGEMM);
-- rowwise-int8 (-fused): the same integer product with one scale per activation row and per weight column
-  (rowwise_model), so that a row's numbers never depend on the other rows of the call.
+- rowwise-int8: the same integer product with one scale per activation row and per weight column
+  (quals.export.rowwise_int8, as the fp16-*-int8 bundles compute), so that a row's numbers never depend on the
+  other rows of the call.
 Reported: median microseconds per call, the ratio to fp32 in the same run (forms alternate, round by round),
 and the largest |difference| from fp32's output relative to its largest |value|. The CPU and its ISA flags are
 in the report.
@@ -31,10 +32,7 @@ import onnx
 import onnxruntime as ort
 from bench_machine import describe, machine
 from onnx import TensorProto, helper, numpy_helper
-
-
-def opsets(default: int) -> list:
-    return [helper.make_opsetid("", default), helper.make_opsetid("com.microsoft", 1)]
+from quals.export.rowwise_int8 import every_matmul, quantize_rowwise
 
 
 def matmul_model(w: np.ndarray) -> onnx.ModelProto:
@@ -44,47 +42,7 @@ def matmul_model(w: np.ndarray) -> onnx.ModelProto:
         [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["rows", k])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["rows", n])],
         [numpy_helper.from_array(w, "w")])
-    return helper.make_model(graph, opset_imports=opsets(17))
-
-
-def rowwise_model(w: np.ndarray, fused: bool) -> onnx.ModelProto:
-    """int8 compute with one scale per activation row (so no row's numbers depend on the other rows of the call)
-    and one per weight column: a_q = round(a / s_row) + 128 as uint8 (VNNI's u8 x s8 with a zero point of 128 is
-    the exact signed product), MatMulInteger, then both scales. `fused`: MatMulIntegerToFloat applies the column
-    scales (ONNX Runtime's contrib op), else Cast + Mul."""
-    k, n = w.shape
-    w_scale = (np.abs(w).max(axis=0) / 127).astype(np.float32)
-    w_q = np.clip(np.round(w / w_scale), -127, 127).astype(np.int8)
-    nodes = [
-        helper.make_node("Abs", ["a"], ["abs"]),
-        helper.make_node("ReduceMax", ["abs", "axis1"], ["amax"], keepdims=1),
-        helper.make_node("Max", ["amax", "tiny"], ["amax_safe"]),
-        helper.make_node("Div", ["amax_safe", "c127"], ["s_row"]),
-        helper.make_node("Div", ["a", "s_row"], ["a_div"]),
-        helper.make_node("Round", ["a_div"], ["a_round"]),
-        helper.make_node("Add", ["a_round", "c128"], ["a_shift"]),
-        helper.make_node("Cast", ["a_shift"], ["a_q"], to=TensorProto.UINT8),
-    ]
-    if fused:
-        nodes += [helper.make_node("MatMulIntegerToFloat", ["a_q", "w_q", "one", "w_scale", "zp128"], ["y_col"],
-                                   domain="com.microsoft"),
-                  helper.make_node("Mul", ["y_col", "s_row"], ["y"])]
-    else:
-        nodes += [helper.make_node("MatMulInteger", ["a_q", "w_q", "zp128"], ["y_i32"]),
-                  helper.make_node("Cast", ["y_i32"], ["y_f"], to=TensorProto.FLOAT),
-                  helper.make_node("Mul", ["y_f", "w_scale"], ["y_col"]),
-                  helper.make_node("Mul", ["y_col", "s_row"], ["y"])]
-    inits = [numpy_helper.from_array(w_q, "w_q"), numpy_helper.from_array(w_scale, "w_scale"),
-             numpy_helper.from_array(np.array([1], np.int64), "axis1"),
-             numpy_helper.from_array(np.array(1e-12, np.float32), "tiny"),
-             numpy_helper.from_array(np.array(127, np.float32), "c127"),
-             numpy_helper.from_array(np.array(128, np.float32), "c128"),
-             numpy_helper.from_array(np.array(1, np.float32), "one"),
-             numpy_helper.from_array(np.array(128, np.uint8), "zp128")]
-    graph = helper.make_graph(nodes, "rowwise_int8",
-                              [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["rows", k])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["rows", n])], inits)
-    return helper.make_model(graph, opset_imports=opsets(18))
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])  # the exported decoders' opset
 
 
 def forms(w: np.ndarray, tmp: Path) -> dict[str, Path]:
@@ -103,10 +61,10 @@ def forms(w: np.ndarray, tmp: Path) -> dict[str, Path]:
         out[f"nbits{bits}-acc{acc}"] = path
     out["dynamic-int8"] = tmp / "dynamic.onnx"
     quantize_dynamic(out["fp32"], out["dynamic-int8"], weight_type=QuantType.QInt8, per_channel=False)
-    for fused in (False, True):
-        name = "rowwise-int8" + ("-fused" if fused else "")
-        out[name] = tmp / f"{name}.onnx"
-        onnx.save(rowwise_model(w, fused), out[name])
+    rowwise = matmul_model(w)  # the bundles' own rewrite (fp16-head-int8 / fp16-decoder-int8)
+    quantize_rowwise(rowwise, every_matmul)
+    out["rowwise-int8"] = tmp / "rowwise.onnx"
+    onnx.save(rowwise, out["rowwise-int8"])
     return out
 
 

@@ -46,8 +46,7 @@ def cloze_pairs(scorer: Scorer, summary: str, facts) -> list[tuple[list[int], st
         q = cloze_question(summary[lo:hi], f.start - lo, f.end - lo, KIND[f.kind])
         if q is None:
             continue
-        tokens = scorer.codec.text_ids(q) + [m.separator.id] + scorer.codec.text_ids(f.text) + [m.tokens.eos]
-        out.append((tokens, q, f.text))
+        out.append((scorer.codec.qa_target(q, f.text, m.separator.id), q, f.text))
     return out
 
 

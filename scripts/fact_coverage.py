@@ -22,14 +22,6 @@ from quals.facts import covers, find_facts
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def planted_span(lead: str, neg: str) -> tuple[int, int]:
-    i = next((k for k, (a, b) in enumerate(zip(lead, neg)) if a != b), min(len(lead), len(neg)))
-    j = 0
-    while j < min(len(lead), len(neg)) - i and lead[-1 - j] == neg[-1 - j]:
-        j += 1
-    return i, len(neg) - j
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default=None)
@@ -43,7 +35,7 @@ def main() -> None:
     report: dict = {"signature": scorer.signature()}
     for name in args.sets.split(","):
         if name == "synthetic":
-            from quals.train.synthetic import build
+            from quals.train.synthetic import build, planted_span
 
             articles = [json.loads(x) for x in (args.data / "corpus" / "articles.jsonl").read_text(
                 encoding="utf-8").splitlines() if x.strip()]

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import httpx
+from quals.run.pool import rss_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -141,14 +142,6 @@ def check(responses: list[httpx.Response], bodies: list[dict], expected: dict[st
     return {"statuses": statuses, "lost": lost, "changed": changed, "wrong_status": bad}
 
 
-def rss_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except OSError:
-        return float("nan")
-
-
 def pct(xs: list[float], q: float) -> float:
     return statistics.quantiles(xs, n=100, method="inclusive")[q - 1] if len(xs) > 1 else xs[0]
 
@@ -209,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         info = httpx.get(server.url + "/v1/info").json()
         report["worker_rss_mb"] = [round((p["rss_bytes"] or 0) / 2**20, 1) for p in info["workers"]["processes"]]
         report["worker_peak_rss_mb"] = [round(p["peak_rss_bytes"] / 2**20, 1) for p in info["workers"]["processes"]]
-        report["server_rss_mb"] = round(rss_mb(server.proc.pid), 1)
+        report["server_rss_mb"] = round((rss_bytes(server.proc.pid) or 0) / 2**20, 1)
     finally:
         report["exit_code"] = server.stop()
     ok = (report.get("steady", {}).get("lost") == 0 and report["steady"]["changed"] == 0

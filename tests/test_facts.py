@@ -82,7 +82,7 @@ def test_spans_are_ordered_disjoint_and_exact(text):
 def test_the_planted_swaps_of_the_synthetic_check_are_facts():
     """Every planted name, number or date of the synthetic check is a fact of its summary; lower-cased, all
     but the swaps that are common words too ("rose", "justice", "western"): at least 80% (85% measured)."""
-    from quals.train.synthetic import build  # the check's own builder (no torch needed)
+    from quals.train.synthetic import build, planted_span  # the check's own builder (no torch needed)
 
     articles = [json.loads(x) for x in CORPUS.read_text(encoding="utf-8").splitlines() if x.strip()]
     recs = build(articles)
@@ -90,12 +90,8 @@ def test_the_planted_swaps_of_the_synthetic_check_are_facts():
     missed: dict[bool, list] = {False: [], True: []}
     negatives = [r for r in recs if r["label"] == 0]
     for r in negatives:
-        lead, neg = leads[r["id"].rsplit("-swap-", 1)[0]]["summary"], r["summary"]
-        i = next((k for k, (a, b) in enumerate(zip(lead, neg)) if a != b), min(len(lead), len(neg)))
-        j = 0
-        while j < min(len(lead), len(neg)) - i and lead[-1 - j] == neg[-1 - j]:
-            j += 1
-        start, end = i, len(neg) - j  # the planted span
+        neg = r["summary"]
+        start, end = planted_span(leads[r["id"].rsplit("-swap-", 1)[0]]["summary"], neg)
         for lower in (False, True):
             facts = find_facts(neg.lower() if lower else neg)
             if not any(f.start < end and start < f.end for f in facts):

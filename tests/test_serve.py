@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -24,6 +25,9 @@ from quals.serve.app import create_app, openapi_document  # noqa: E402
 from quals.serve.limits import Limits  # noqa: E402
 from quals.serve.service import Service, ServiceConfig  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from serve_load import strip_place  # noqa: E402  (a result without its error's place: "line 3: " / "records[2]: ")
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "models" / "default"
@@ -85,14 +89,6 @@ def cli_records(tmp_path: Path, recs: list, *flags: str) -> tuple[list[dict], st
     return [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()], signature
 
 
-def without_place(rec: dict) -> dict:
-    """A result with its error's place ("line 3: " / "records[2]: ") taken off: the rest must be equal."""
-    rec = dict(rec)
-    if "error" in rec:
-        rec["error"] = rec["error"].split(": ", 1)[1]
-    return rec
-
-
 @needs_default
 @pytest.mark.parametrize("variant", ["paper", "clean", "ans_lm"])
 def test_results_are_what_quals_score_writes(client, tmp_path, variant):
@@ -106,7 +102,7 @@ def test_results_are_what_quals_score_writes(client, tmp_path, variant):
     got = body["results"]
     assert len(got) == len(recs)
     # Bit for bit: JSON floats round-trip exactly, so equal dicts mean equal numbers.
-    assert [without_place(g) for g in got] == [without_place(e) for e in expected]
+    assert [strip_place(g) for g in got] == [strip_place(e) for e in expected]
     assert [g["status"] for g in got] == ["ok", "error", "ok", "error", "error", "error", "ok", "ok"]
     assert got[1]["error"] == "records[1]: missing field(s): summary"
     assert got[4]["error"].startswith("records[4]: summary is empty")
@@ -123,7 +119,7 @@ def test_drop_text_and_no_details_match_the_cli(client, tmp_path):
     CliRunner().invoke(main, ["score", "--model", str(DEFAULT), "--input", str(inp), "--output", str(out),
                               "--drop-text", "--threads", "1", *SMALL_FLAGS])
     expected = [json.loads(x) for x in out.read_text().splitlines()]
-    assert [without_place(g) for g in got] == [without_place(e) for e in expected]
+    assert [strip_place(g) for g in got] == [strip_place(e) for e in expected]
     assert all("source" not in g and "pairs" not in g for g in got)
 
 

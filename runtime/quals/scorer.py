@@ -257,7 +257,8 @@ class Scorer:
                           for _, enc in windows]
             # One window (the paper's truncation): its log-probs. Several (source_windows): each pair's best
             # window, the one that supports it most (highest mean log p).
-            logps = [max(candidates, key=lambda lp: float(lp.mean())) for candidates in zip(*per_window)]
+            logps = per_window[0] if len(per_window) == 1 else [
+                max(candidates, key=lambda lp: float(lp.mean())) for candidates in zip(*per_window)]
             w.source_encoded = w0.source_encoded
             scored = [
                 for_people(pair_score(p, lp_src, lp_summ, self.options.variant, self._ignore), w.summary)

@@ -1,4 +1,5 @@
-"""Small ONNX graph helpers shared by the weight rewriters (weight_int8, stored_weights) and hf_rebuild."""
+"""Small ONNX graph helpers shared by the weight rewriters (weight_int8, rowwise_int8, stored_weights) and
+hf_rebuild."""
 
 from __future__ import annotations
 
@@ -25,6 +26,22 @@ def unsqueeze_last(x: str, axes: str, out: str, opset: int, name: str = "") -> o
     if opset >= 13:
         return helper.make_node("Unsqueeze", [x, axes], [out], name=name)
     return helper.make_node("Unsqueeze", [x], [out], axes=[-1], name=name)
+
+
+def replace_nodes(model: onnx.ModelProto, nodes: list[onnx.NodeProto], replaced: set[str],
+                  new_inits: list[onnx.TensorProto]) -> None:
+    """Give `model` its rewritten node list: the initializers in `replaced` that no node reads any more are
+    dropped, `new_inits` added, and the com.microsoft opset declared (the rewriters' int8 ops live there)."""
+    g = model.graph
+    inits = {t.name: t for t in g.initializer}
+    del g.node[:]
+    g.node.extend(nodes)
+    still_used = {x for n in g.node for x in n.input}
+    for name in replaced - still_used:
+        g.initializer.remove(inits[name])
+    g.initializer.extend(new_inits)
+    if not any(o.domain == "com.microsoft" for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
 
 
 def subgraphs(node: onnx.NodeProto):

@@ -25,10 +25,12 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from .onnx_graph import onnx_opset
+from .onnx_graph import onnx_opset, replace_nodes
 
 ZERO_POINT = 128
 EPS = 1e-12
+# The scalars every rewritten MatMul reads, stored once per graph.
+CONSTANTS = {k: f"rowwise_int8_{k}" for k in ("axis", "eps", "c127", "c128", "one", "zp")}
 
 
 @dataclass
@@ -79,14 +81,8 @@ def quantize_rowwise(model: onnx.ModelProto, select: Select) -> Report:
         p = (n.name or n.output[0]).strip("/").replace("/", "_") + "_i8"
         names = {k: f"{p}_{k}" for k in ("abs", "amax", "amax_safe", "s_row", "h_div", "h_round", "h_shift", "h_q",
                                           "y_col")}
-        c = {k: f"{p}_{k}" for k in ("w_q", "w_scale", "axis", "eps", "c127", "c128", "one", "zp")}
-        new_inits += [numpy_helper.from_array(q, c["w_q"]), numpy_helper.from_array(scale, c["w_scale"]),
-                      numpy_helper.from_array(np.array([-1], np.int64), c["axis"]),
-                      numpy_helper.from_array(np.array(EPS, np.float32), c["eps"]),
-                      numpy_helper.from_array(np.array(127, np.float32), c["c127"]),
-                      numpy_helper.from_array(np.array(ZERO_POINT, np.float32), c["c128"]),
-                      numpy_helper.from_array(np.array(1, np.float32), c["one"]),
-                      numpy_helper.from_array(np.array(ZERO_POINT, np.uint8), c["zp"])]
+        c = {**CONSTANTS, "w_q": f"{p}_w_q", "w_scale": f"{p}_w_scale"}
+        new_inits += [numpy_helper.from_array(q, c["w_q"]), numpy_helper.from_array(scale, c["w_scale"])]
         h = n.input[0]
         nodes += [
             helper.make_node("Abs", [h], [names["abs"]], name=f"{p}/abs"),
@@ -107,14 +103,12 @@ def quantize_rowwise(model: onnx.ModelProto, select: Select) -> Report:
         dropped.add(n.input[1])
         report.matmuls += 1
         report.weights += q.size
-    if not report.matmuls:
-        return report
-    del g.node[:]
-    g.node.extend(nodes)
-    still_used = {x for n in g.node for x in n.input}
-    for name in dropped - still_used:
-        g.initializer.remove(inits[name])
-    g.initializer.extend(new_inits)
-    if not any(o.domain == "com.microsoft" for o in model.opset_import):
-        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    if report.matmuls:
+        constants = [(CONSTANTS["eps"], np.array(EPS, np.float32)), (CONSTANTS["c127"], np.array(127, np.float32)),
+                     (CONSTANTS["c128"], np.array(ZERO_POINT, np.float32)), (CONSTANTS["one"], np.array(1, np.float32)),
+                     (CONSTANTS["zp"], np.array(ZERO_POINT, np.uint8))]
+        if opset >= 18:
+            constants.append((CONSTANTS["axis"], np.array([-1], np.int64)))
+        new_inits += [numpy_helper.from_array(value, name) for name, value in constants]
+        replace_nodes(model, nodes, dropped, new_inits)
     return report

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import click
 
+from ..serve.limits import Limits  # no dependency of the serve extra: the defaults are declared once, there
 from . import options as o
 from .app import exit_codes, main, note
+
+DEFAULTS = Limits()
 
 
 @main.command()
@@ -28,16 +31,16 @@ from .app import exit_codes, main, note
 @o.search
 @click.option("--batch-records", type=click.IntRange(min=1), default=1, show_default=True,
               help="Most records per call of a scoring process (the numbers are the same either way).")
-@click.option("--max-body-bytes", type=click.IntRange(min=1), default=16 * 2**20, show_default=True,
+@click.option("--max-body-bytes", type=click.IntRange(min=1), default=DEFAULTS.max_body_bytes, show_default=True,
               help="Largest request body (413 above it).")
-@click.option("--max-records", type=click.IntRange(min=1), default=64, show_default=True,
+@click.option("--max-records", type=click.IntRange(min=1), default=DEFAULTS.max_records, show_default=True,
               help="Most records in one /v1/score request (413 above it).")
-@click.option("--max-text-chars", type=click.IntRange(min=1), default=200_000, show_default=True,
+@click.option("--max-text-chars", type=click.IntRange(min=1), default=DEFAULTS.max_text_chars, show_default=True,
               help="Longest source or summary, in characters (422 above it).")
-@click.option("--queue-records", type=click.IntRange(min=1), default=256, show_default=True,
+@click.option("--queue-records", type=click.IntRange(min=1), default=DEFAULTS.queue_records, show_default=True,
               help="Records waiting for a scoring process, all requests together (429 with Retry-After when a "
                    "request does not fit).")
-@click.option("--deadline", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True,
+@click.option("--deadline", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.deadline_s, show_default=True,
               help="Seconds a request may wait for its results (504 after it).")
 @click.option("--drain-timeout", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="On SIGTERM/SIGINT: seconds queued records get to finish before they are refused (503).")
@@ -52,7 +55,6 @@ def serve(model, host, port, workers, threads, provider, allow_cpu_fallback, var
     (pip install 'quals[serve]'; the API is described in /v1/openapi.json)."""
     try:
         from ..serve import server
-        from ..serve.limits import Limits
         from ..serve.service import Service, ServiceConfig
     except ImportError as exc:
         raise click.UsageError(f"quals serve needs the serve extra ({exc.name} is missing): "

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import resource
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -90,9 +92,6 @@ def rss_bytes(pid: int | str = "self") -> int | None:
 def _probe(hold_s: float = 0.0) -> WorkerInfo:
     if _worker_scorer is None:
         raise RuntimeError("scoring worker used before its initializer ran")
-    import resource
-    import time
-
     time.sleep(hold_s)  # so that the other probes of a round go to the other workers
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux

@@ -190,5 +190,5 @@ def result_records(request: ScoreRequest, results: list[Result], variant: str) -
             result, fields = error_result(rec.reason, variant), rec.fields
         else:
             result, fields = with_place(next(scored).for_variant(variant), f"records[{i}]"), rec
-        out.append(writable(output_record(fields, result, request.details, request.drop_text), variant, json_text))
+        out.append(writable(output_record(fields, result, request.details, request.drop_text), variant, json_text)[0])
     return out

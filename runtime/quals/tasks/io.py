@@ -214,7 +214,10 @@ class RecordWriter:
         return delimited_row(self.fmt, cells)
 
     def write(self, rec: dict[str, Any]) -> None:
-        data = self.format(rec)
+        self.write_bytes(self.format(rec))
+
+    def write_bytes(self, data: bytes) -> None:
+        """Write one record already made by `format` (the header first, when it is still due)."""
         if self._header_pending:
             data = delimited_row(self.fmt, list(self.fields or ())) + data
             self._header_pending = False

@@ -93,12 +93,11 @@ class Tally:
         return out
 
 
-def writable(rec: dict, variant: str, encode: Callable[[dict], Any]) -> dict:
-    """`rec` if `encode` can write it, else an error record with the fields it can write (a non-finite number
-    in CSV, say): the record is never lost."""
+def writable(rec: dict, variant: str, encode: Callable[[dict], Any]) -> tuple[dict, Any]:
+    """(`rec`, its encoding) if `encode` can write it, else an error record with the fields it can write (a
+    non-finite number in CSV, say) and its encoding: the record is never lost, and encoded once."""
     try:
-        encode(rec)
-        return rec
+        return rec, encode(rec)
     except UnwritableRecord as exc:
         err = error_result(f"the result could not be written: {exc}", variant).to_dict()
         keep = {}
@@ -107,13 +106,14 @@ def writable(rec: dict, variant: str, encode: Callable[[dict], Any]) -> dict:
                 with contextlib.suppress(UnwritableRecord):
                     encode({k: v})
                     keep[k] = v
-        return {**keep, **err}
+        fallback = {**keep, **err}
+        return fallback, encode(fallback)
 
 
 def write_record(writer: RecordWriter, passed: dict, result: Result, details: bool, drop_text: bool) -> dict:
     """Write one record; one that cannot be written becomes an error record (with the fields that can be)."""
-    rec = writable(output_record(passed, result, details, drop_text), result.variant, writer.format)
-    writer.write(rec)
+    rec, data = writable(output_record(passed, result, details, drop_text), result.variant, writer.format)
+    writer.write_bytes(data)
     return rec
 
 

@@ -74,6 +74,16 @@ def build(articles: list[dict], *, seed: int = 0, max_docs: int | None = None) -
     return out
 
 
+def planted_span(lead: str, swapped: str) -> tuple[int, int]:
+    """(start, end) in `swapped` of what `build` planted: the text between the two summaries' common prefix and
+    common suffix."""
+    i = next((k for k, (a, b) in enumerate(zip(lead, swapped)) if a != b), min(len(lead), len(swapped)))
+    j = 0
+    while j < min(len(lead), len(swapped)) - i and lead[-1 - j] == swapped[-1 - j]:
+        j += 1
+    return i, len(swapped) - j
+
+
 def paired_accuracy(scores_path: Path) -> dict[str, dict[str, float]]:
     """Per variant: the fraction of documents whose lead scores above its swapped copy (ties count half).
 
