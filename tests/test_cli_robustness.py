@@ -251,6 +251,34 @@ def test_a_killed_run_resumes_after_its_last_whole_record(bart_bundle, tmp_path,
     assert part.read_bytes() == full.read_bytes() and not partial.exists()
 
 
+def test_a_killed_resume_leaves_no_output_that_looks_complete(bart_bundle, tmp_path):
+    """--resume with nothing to resume starts a new run: it writes PATH.partial too, so that a kill leaves no
+    PATH (a truncated PATH would pass for a finished run); a resume of a finished PATH copies it first."""
+    n = 60
+    recs = [{"id": f"r{i}", "source": f"Anna built bridge number {i} in Paris, with Tom.", "summary": f"Anna {i}."}
+            for i in range(n)]
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    out, partial = tmp_path / "out.jsonl", tmp_path / "out.jsonl.partial"
+    args = [*_quals_cmd(), "score", "--model", str(bart_bundle), "--input", str(inp), "--threads", "1",
+            "--output", str(out), "--resume"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(args, env=env, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if partial.exists() and partial.read_bytes().count(b"\n") >= 10:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists() and 10 <= partial.read_bytes().count(b"\n") < n
+    assert subprocess.run(args, env=env, capture_output=True).returncode == 0
+    finished = out.read_bytes()
+    assert finished.count(b"\n") == n and not partial.exists()
+    r = subprocess.run(args, env=env, capture_output=True)  # a resume of a finished run: nothing to add
+    assert r.returncode == 0 and out.read_bytes() == finished and not partial.exists()
+
+
 @pytest.mark.parametrize("failure", ["no model", "corrupt bundle", "cuda", "source limit", "bad option"])
 def test_a_run_that_fails_before_scoring_leaves_the_output_as_it_was(bart_bundle, tmp_path, failure):
     inp = tmp_path / "in.jsonl"

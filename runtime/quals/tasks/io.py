@@ -17,6 +17,7 @@ import io
 import json
 import math
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -237,8 +238,8 @@ def open_output(path: str, *, append: bool = False) -> IO[bytes]:
     write, so a killed run leaves whole records only. A file output is an OutputFile: a new run writes to
     PATH.partial (created at the first record) and `commit()` renames it over PATH at the end, so that a run
     that fails or is killed never touches an existing PATH; `append` (resume) continues PATH.partial when a
-    killed new run left one, else PATH in place. Whether the file can be written is checked now (OSError; a new
-    run over a killed run's PATH.partial is FileExistsError)."""
+    killed run left one, else a copy of PATH, and renames it over PATH at the end too. Whether the file can be
+    written is checked now (OSError; a new run over a killed run's PATH.partial is FileExistsError)."""
     if path == "-":
         sys.stdout.flush()
         buf = getattr(sys.stdout, "buffer", None)
@@ -264,47 +265,54 @@ def check_writable(path: str | os.PathLike) -> None:
 
 
 class OutputFile(io.RawIOBase):
-    """An output file with the lifecycle of open_output: written where `writing` says, opened at the first
-    write, renamed over `path` by commit(). Closing without commit() leaves `path` as it was (and a started
-    PATH.partial for --resume)."""
+    """An output file with the lifecycle of open_output: records go to PATH.partial, opened at the first write,
+    renamed over `path` by commit(). Closing without commit() leaves `path` as it was (and a started
+    PATH.partial for --resume).
+
+    `writing` is the file that holds this run's records so far: PATH.partial, or for a resume of a finished
+    run PATH itself until the first new record, which first copies PATH to PATH.partial (so that a resume that
+    is killed leaves PATH whole too)."""
 
     def __init__(self, path: str, *, append: bool = False):
         self.path = path
-        partial = partial_path(path)
+        self.partial = partial_path(path)
         check_writable(path)
-        check_writable(partial)
-        if not append and os.path.exists(partial):  # a killed run's records: never discarded by a new run
+        check_writable(self.partial)
+        if not append and os.path.exists(self.partial):  # a killed run's records: never discarded by a new run
             raise FileExistsError(errno.EEXIST, "holds the records of an unfinished run: --resume continues it; "
-                                  "remove it to start again", partial)
-        # a resume continues a killed new run's partial file, else the output itself; a new run starts a partial
-        self.writing = partial if (not append or os.path.exists(partial)) else path
+                                  "remove it to start again", self.partial)
+        resumes_finished = append and not os.path.exists(self.partial) and os.path.exists(path)
+        self.writing = path if resumes_finished else self.partial
         self.mode = "ab" if append else "wb"
         self._file: IO[bytes] | None = None
-
-    @property
-    def renames(self) -> bool:
-        return self.writing != self.path
 
     def writable(self) -> bool:
         return True
 
-    def write(self, b) -> int:
+    def _open(self) -> IO[bytes]:
         if self._file is None:
+            if self.writing == self.path:
+                shutil.copyfile(self.path, self.partial)
+                self.writing = self.partial
             self._file = open(self.writing, self.mode, buffering=0)
-        return self._file.write(b)
+        return self._file
+
+    def write(self, b) -> int:
+        return self._open().write(b)
 
     def flush(self) -> None:
         if self._file is not None:
             self._file.flush()
 
     def commit(self) -> None:
-        """The run wrote every record: PATH.partial (created empty if no record was written) becomes PATH."""
-        if self._file is None:
-            self._file = open(self.writing, self.mode, buffering=0)
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        if self.renames:
-            os.replace(self.writing, self.path)
+        """The run wrote every record: PATH.partial (created empty if no record was written) becomes PATH; a
+        resume of a finished run that had nothing to add leaves PATH as it is."""
+        if self._file is None and self.writing == self.path:
+            return
+        f = self._open()
+        f.flush()
+        os.fsync(f.fileno())
+        os.replace(self.partial, self.path)
 
     def close(self) -> None:
         super().close()  # flushes first

@@ -36,35 +36,52 @@ def _number_swap(span: str, rng: random.Random) -> str | None:
     return None
 
 
-def build(articles: list[dict], *, seed: int = 0, max_docs: int | None = None) -> list[dict]:
-    rng = random.Random(seed)
-    docs = [d for d in articles if is_held_out(d["id"])]
+def entity_pool(docs: list[dict]) -> dict[str, list[str]]:
+    """Names and dates of the first 20 sentences of `docs`: what a swap draws replacements from."""
     pool: dict[str, list[str]] = {"name": [], "date": []}
     for d in docs:
         for s in split_sentences(d["text"])[:20]:
             for a, b, kind in answer_candidates(s):
                 if kind in pool:
                     pool[kind].append(s[a:b])
+    return pool
+
+
+def plant_swap(text: str, source: str, pool: dict[str, list[str]], rng: random.Random
+               ) -> tuple[str, str, tuple[int, int]] | None:
+    """`text` with one name, number or date replaced by one of the same kind that `source` never mentions:
+    (new text, kind, (start, end) of the replacement in it), or None when no candidate can be swapped."""
+    cands = answer_candidates(text)
+    rng.shuffle(cands)
+    source_lower = source.lower()
+    for a, b, kind in cands:
+        span = text[a:b]
+        if kind == "quantity" or (kind == "date" and re.search(r"\d", span) and rng.random() < 0.5):
+            new = _number_swap(span, rng)
+        else:
+            options = [x for x in pool[kind] if x.lower() not in source_lower and x != span]
+            new = rng.choice(options) if options else None
+        if new and new.lower() not in source_lower:
+            return text[:a] + new + text[b:], kind, (a, a + len(new))
+    return None
+
+
+def lead_of(sents: list[str]) -> str:
+    """The first sentence, or the first two when the first is short (under 15 words)."""
+    return " ".join(sents[: 1 if len(sents[0].split()) >= 15 else 2])
+
+
+def build(articles: list[dict], *, seed: int = 0, max_docs: int | None = None) -> list[dict]:
+    rng = random.Random(seed)
+    docs = [d for d in articles if is_held_out(d["id"])]
+    pool = entity_pool(docs)
     out = []
     for d in docs[:max_docs] if max_docs else docs:
         sents = split_sentences(d["text"])
         if len(sents) < 4:
             continue
-        lead = " ".join(sents[: 1 if len(sents[0].split()) >= 15 else 2])
-        cands = answer_candidates(lead)
-        rng.shuffle(cands)
-        source_lower = d["text"].lower()
-        negative = None
-        for a, b, kind in cands:
-            span = lead[a:b]
-            if kind == "quantity" or (kind == "date" and re.search(r"\d", span) and rng.random() < 0.5):
-                new = _number_swap(span, rng)
-            else:
-                options = [x for x in pool[kind] if x.lower() not in source_lower and x != span]
-                new = rng.choice(options) if options else None
-            if new and new.lower() not in source_lower:
-                negative = (lead[:a] + new + lead[b:], kind)
-                break
+        lead = lead_of(sents)
+        negative = plant_swap(lead, d["text"], pool, rng)
         if negative is None:
             continue
         origin = d.get("origin", "pool")
