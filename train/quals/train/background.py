@@ -9,6 +9,11 @@ thing and does other work while it runs. `start` runs `python -m quals.train ARG
 its output in work/run.log and its process id in work/run.pid; the run itself resumes from work/state.pt (written
 atomically every --save-every-s seconds), so `start` after a stop, a crash or a new session continues where the
 last checkpoint left off. It refuses to start a second run in the same folder.
+
+A new session (start_new_session) is also a new scheduler autogroup on Linux, and the kernel weighs
+autogroups against each other before it looks at a process's nice value: at nice 10 alone the run still took
+half of the CPU from a scoring job of the working session. So the run's autogroup gets the nice value too
+(/proc/PID/autogroup, where the kernel has it): the run then takes only the CPU that nothing else wants.
 """
 
 from __future__ import annotations
@@ -48,7 +53,17 @@ def start(work: Path, args: list[str], nice: int = 10) -> int:
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, preexec_fn=lambda: os.nice(nice))
     (work / "run.pid").write_text(f"{proc.pid}\n")
+    _nice_autogroup(proc.pid, nice)
     return proc.pid
+
+
+def _nice_autogroup(pid: int, nice: int) -> None:
+    """Give the run's scheduler autogroup `nice` (see the module's docstring); nothing where the kernel has no
+    autogroups or does not allow it."""
+    try:
+        Path(f"/proc/{pid}/autogroup").write_text(f"{nice}\n")
+    except OSError:
+        pass
 
 
 def status(work: Path) -> dict:
