@@ -36,7 +36,7 @@ EVAL_FLAGS ?= --limit $(EVAL_LIMIT) --no-progress
 .PHONY: help venv venv-rt demo test test-full test-runtime lint demo-bundle clean \
 	train-default train-start train-status train-stop train-curve evaluate-default evaluate-default-full evaluate-quantization evaluate-noise-floor evaluate-baseline \
 	evaluate-baseline-checks compare-default ship-default \
-	evaluate conformance bench explain-example
+	evaluate conformance bench explain-example calibrate
 
 help:
 	@echo "make demo   - install the runtime and score examples/pairs.jsonl with the default model"
@@ -45,6 +45,7 @@ help:
 	@echo "make evaluate - agreement of the default model with human labels on the development sets (sampled)"
 	@echo "make train-start / train-status - the default model's training run in the background (v4: 8-14 h, resumable)"
 	@echo "make train-default evaluate-default ship-default - export, measure and ship the default model"
+	@echo "make calibrate - refit the default model's verdict calibration (models/default/calibration.json)"
 
 $(VENV)/.done: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -216,12 +217,19 @@ evaluate-noise-floor: venv
 ship-default: venv
 	rm -rf models/default && mkdir -p models/default
 	cp build/default-compact/* models/default/
+	$(MAKE) calibrate
 	$(VENV)/bin/python -m quals.train.card --bundle models/default --work build/train-default --reports build/eval
 	$(VENV)/bin/python -m quals.train.card --readme README.md --reports build/eval --bundle models/default
 	# the new default's scores on every record and its checks become the baseline the next candidate is compared
 	# with (their signature names the bundle just copied, so compare-default and the card accept them)
 	cp build/eval/dev-compact-full.json build/eval/dev-compact-full.scores.jsonl build/eval/synthetic-compact.json \
 		build/eval/synthetic-compact.scores.jsonl build/eval/xquad.json build/eval/squad-dev.json docs/eval/default/
+
+# The verdict calibration of the default model (docs/verdicts.md): scores the calibration set (held-out pool
+# articles, about 10 minutes on 2 cores; resumable) and writes models/default/calibration.json. A new default
+# model needs it refitted: the runtime refuses a calibration fitted for another bundle.
+calibrate: venv
+	$(VENV)/bin/python -m quals.train.calibrate --model models/default --data $(DATA) --work build/calibrate
 
 # The README's quals explain picture: the default model on examples/explain.jsonl (a faithful summary and the same
 # summary with a name the source lacks); docs/explain.png is the wrong-name record's chart.

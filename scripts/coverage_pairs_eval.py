@@ -37,7 +37,7 @@ def sentence_of(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def cloze_pairs(scorer: Scorer, summary: str, facts) -> list[tuple[list[int], str, str]]:
-    from quals.train.data import cloze_question
+    from quals.cloze import cloze_question
 
     m = scorer.manifest
     out = []

@@ -29,6 +29,9 @@ class QualsOptions:
     # Beyond the paper: score each pair against overlapping windows of the source (the limit each, half
     # overlapping) and keep its best window, instead of the source's first `limit` tokens (text.windows).
     source_windows: bool = False
+    # Beyond the paper: per-pair and summary verdicts from the calibration beside the bundle (quals.verdict);
+    # off, or without a calibration, the verdict fields are null. Changes no QUALS number.
+    verdicts: bool = True
 
     def __post_init__(self):
         if self.variant not in VARIANTS:

@@ -48,6 +48,19 @@ def answer_in_summary(answer: str, summary: str, *views: str) -> bool:
     return any(a in text.lower() for text in (summary, *views))
 
 
+def answer_span(answer: str, summary: str) -> tuple[int, int] | None:
+    """Where `summary` states `answer` (its first occurrence, ignoring case): (start, end) in code points, or
+    None when it is not there as written (an answer decoded through a lossy tokenizer)."""
+    if not answer:
+        return None
+    low_s, low_a = summary.lower(), answer.lower()
+    if len(low_s) == len(summary) and len(low_a) == len(answer):  # lower-casing kept every offset
+        i = low_s.find(low_a)
+    else:
+        i = summary.find(answer)
+    return None if i < 0 else (i, i + len(answer))
+
+
 def select_pairs(pairs: Sequence[QAPair], max_pairs: int = 10) -> list[QAPair]:
     """The authors' selection: round-robin over distinct answers by summed search score, cap between rounds."""
     ranked = sorted(pairs, key=lambda p: p.hypothesis.sum_score, reverse=True)  # stable for ties

@@ -12,6 +12,26 @@ STATUS_OK, STATUS_NO_PAIRS, STATUS_ERROR = "ok", "no_qa_pairs", "error"
 
 
 @dataclass(frozen=True)
+class Fact:
+    """An unsupported fact of a summary: the pair that checked it, and where the summary states its answer
+    (character offsets in the stripped summary, Unicode code points; None when the answer is not found as
+    written, e.g. through a lossy tokenizer)."""
+
+    question: str
+    answer: str
+    span: tuple[int, int] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"question": self.question, "answer": self.answer,
+                "span": list(self.span) if self.span is not None else None}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Fact:
+        span = d.get("span")
+        return cls(d["question"], d["answer"], None if span is None else (int(span[0]), int(span[1])))
+
+
+@dataclass(frozen=True)
 class Result:
     """The score of one (source, summary) record."""
 
@@ -27,6 +47,11 @@ class Result:
     summary_tokens: int = 0
     summary_truncated: bool = False
     pairs: tuple[PairScore, ...] = ()
+    # the verdict mode (quals.verdict): None without a calibration, or without a score
+    verdict: str | None = None
+    p_consistent: float | None = None
+    unsupported: tuple[Fact, ...] | None = None
+    coverage: tuple[PairScore, ...] = ()  # the verdict mode's coverage pairs (quals.coverage): judged, never in quals
 
     def for_variant(self, variant: str) -> Result:
         """This result as a Scorer with `variant` returns it: every variant is a function of the stored
@@ -48,11 +73,15 @@ class Result:
             "source_truncated": self.source_truncated,
             "summary_tokens": self.summary_tokens,
             "summary_truncated": self.summary_truncated,
+            "verdict": self.verdict,
+            "p_consistent": self.p_consistent,
+            "unsupported": None if self.unsupported is None else [f.to_dict() for f in self.unsupported],
         }
         if self.error is not None:
             d["error"] = self.error
         if details:
             d["pairs"] = [p.to_dict() for p in self.pairs]
+            d["coverage_pairs"] = [p.to_dict() for p in self.coverage]
         return d
 
 

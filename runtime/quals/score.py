@@ -36,6 +36,10 @@ class PairScore:
     s_y: float
     value: float  # this pair's term of the mean
     answer_index: tuple[int, ...] = ()  # token positions the ans_lm variant sums over
+    # the verdict mode (quals.verdict; None without a calibration): the calibrated probability that the pair's
+    # fact is supported by the source, and its band (supported / uncertain / unsupported)
+    p_supported: float | None = None
+    verdict: str | None = None
 
     def value_for(self, variant: str) -> float:
         """This pair's term under another variant: every variant is a function of the stored log-probs."""
@@ -56,7 +60,8 @@ class PairScore:
         return cls(question=d["question"], answer=d["answer"], tokens=tuple(d["tokens"]),
                    logp_source=tuple(d["logp_source"]), logp_summary=tuple(d["logp_summary"]),
                    search_scores=tuple(d["search_scores"]), s_x=d["s_x"], s_y=d["s_y"], value=d["value"],
-                   answer_index=tuple(d.get("answer_index", ())))
+                   answer_index=tuple(d.get("answer_index", ())), p_supported=d.get("p_supported"),
+                   verdict=d.get("verdict"))
 
     def to_dict(self) -> dict:
         return {
@@ -69,6 +74,8 @@ class PairScore:
             "logp_source": list(self.logp_source),
             "logp_summary": list(self.logp_summary),
             "search_scores": list(self.search_scores),
+            "verdict": self.verdict,
+            "p_supported": self.p_supported,
         }
 
 

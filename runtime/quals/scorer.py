@@ -19,17 +19,19 @@ from typing import Any
 import numpy as np
 
 from .bundle import Bundle, load_bundle
+from .coverage import CoverageTarget, coverage_targets
 from .engine import EncoderOutput, Engine, SessionOptionsHook
 from .errors import InputError
 from .models import resolve_model
 from .options import QualsOptions, default_options
-from .qa import QAPair, answer_in_summary, parse, select_pairs
+from .qa import QAPair, answer_in_summary, answer_span, parse, select_pairs
 from .readable import pair_text
-from .result import STATUS_NO_PAIRS, STATUS_OK, Result, error_result
+from .result import STATUS_NO_PAIRS, STATUS_OK, Fact, Result, error_result
 from .score import PairScore, mean_value, pair_score
 from .search import Hypothesis, SearchOptions, run_search
 from .signature import signature
 from .text import Encoded, TextCodec
+from .verdict import Calibration, PairEvidence, SourceText, load_calibration
 
 log = logging.getLogger("quals")
 
@@ -44,7 +46,8 @@ class Trace:
     source, summary: the texts as scored (stripped); source_encoded, summary_encoded: their ids (None where the
     record stopped before encoding them); hypotheses: the search's, in its order; span_valid: the pairs whose
     answer is a span of the summary; selected: those kept, in selection order; logp_summary: per-token
-    log-probs of each selected pair on the summary; result: what `score` returns for the record.
+    log-probs of each selected pair on the summary; result: what `score` returns for the record; coverage: the
+    verdict mode's coverage pairs (quals.coverage), in order.
     """
 
     source: str
@@ -56,6 +59,7 @@ class Trace:
     selected: tuple[QAPair, ...]
     logp_summary: tuple[np.ndarray, ...]
     result: Result
+    coverage: tuple[CoverageTarget, ...] = ()
 
 
 @dataclass
@@ -71,16 +75,27 @@ class _InFlight:
     selected: list[QAPair] = field(default_factory=list)
     logp_summary: list = field(default_factory=list)
     result: Result | None = None
+    coverage: list[CoverageTarget] = field(default_factory=list)  # the verdict mode's coverage pairs
+    coverage_logp_summary: list = field(default_factory=list)
 
     def frozen(self) -> Trace:
         return Trace(self.source, self.summary, self.source_encoded, self.summary_encoded, tuple(self.hypotheses),
-                     tuple(self.span_valid), tuple(self.selected), tuple(self.logp_summary), self.result)
+                     tuple(self.span_valid), tuple(self.selected), tuple(self.logp_summary), self.result,
+                     tuple(self.coverage))
 
 
 def for_people(pair: PairScore, summary: str) -> PairScore:
     """The pair with its question and answer as the summary writes them (readable.pair_text); numbers unchanged."""
     question, answer = pair_text(pair.question, pair.answer, summary)
     return dataclasses.replace(pair, question=question, answer=answer)
+
+
+def best_windows(per_window: list[list[np.ndarray]]) -> list[np.ndarray]:
+    """Each pair's log-probs on the source: with one window (the paper's truncation) that window's; with several
+    (source_windows) its best window's, the one that supports it most (highest mean log p)."""
+    if len(per_window) == 1:
+        return per_window[0]
+    return [max(candidates, key=lambda lp: float(lp.mean())) for candidates in zip(*per_window)]
 
 
 class Scorer:
@@ -90,6 +105,9 @@ class Scorer:
         self.engine = engine
         self.codec = TextCodec(bundle.file("tokenizer"), self.manifest.tokens, self.manifest.encoding)
         self.options = options
+        # the verdict mode's calibration (None: off, or the bundle has none; the verdict fields stay null)
+        self.calibration: Calibration | None = (
+            load_calibration(bundle.path, bundle.digest) if options.verdicts else None)
         self._sources: dict[str, list[tuple[Encoded, EncoderOutput]]] = {}  # _encoded_source's cache, oldest first
         self._ignore = frozenset(self.manifest.ans_lm_ignore_ids) | {
             t for t in (self.manifest.tokens.eos, self.manifest.tokens.bos) if t is not None
@@ -244,6 +262,12 @@ class Scorer:
         w.logp_summary = self.engine.teacher_forced(
             enc, [p.tokens for p in w.selected], max_rows=self.options.rescore_rows
         )
+        if self.calibration is not None:
+            w.coverage = coverage_targets(w.summary, [p.answer for p in w.selected], self.codec,
+                                          self.manifest.separator.id)
+            if w.coverage:  # calls of their own: the selected pairs' calls stay as they were
+                w.coverage_logp_summary = self.engine.teacher_forced(
+                    enc, [c.tokens for c in w.coverage], max_rows=self.options.rescore_rows)
 
     def _rescore_on_source(self, group: list[_InFlight]) -> None:
         w0 = group[0]
@@ -255,16 +279,52 @@ class Scorer:
             targets = [p.tokens for p in w.selected]
             per_window = [self.engine.teacher_forced(enc, targets, max_rows=self.options.rescore_rows)
                           for _, enc in windows]
-            # One window (the paper's truncation): its log-probs. Several (source_windows): each pair's best
-            # window, the one that supports it most (highest mean log p).
-            logps = per_window[0] if len(per_window) == 1 else [
-                max(candidates, key=lambda lp: float(lp.mean())) for candidates in zip(*per_window)]
             w.source_encoded = w0.source_encoded
             scored = [
                 for_people(pair_score(p, lp_src, lp_summ, self.options.variant, self._ignore), w.summary)
-                for p, lp_src, lp_summ in zip(w.selected, logps, w.logp_summary)
+                for p, lp_src, lp_summ in zip(w.selected, best_windows(per_window), w.logp_summary)
             ]
-            w.result = self._result(w, tuple(scored))
+            coverage = []
+            if w.coverage:
+                per_window = [self.engine.teacher_forced(enc, [c.tokens for c in w.coverage],
+                                                         max_rows=self.options.rescore_rows) for _, enc in windows]
+                coverage = [self._coverage_score(c, lp_src, lp_summ)
+                            for c, lp_src, lp_summ in zip(w.coverage, best_windows(per_window),
+                                                          w.coverage_logp_summary)]
+            w.result = self._judged(w, self._result(w, tuple(scored)), coverage)
+
+    def _coverage_score(self, c: CoverageTarget, logp_source: np.ndarray, logp_summary: np.ndarray) -> PairScore:
+        """A coverage pair as a PairScore: no search wrote it, so its summary side is the teacher-forced one
+        (the clean variant's term; search_scores holds the same log-probs)."""
+        src, summ = np.asarray(logp_source, dtype=np.float64), np.asarray(logp_summary, dtype=np.float64)
+        idx = tuple(i for i in range(c.sep_index + 1, len(c.tokens) - 1) if c.tokens[i] not in self._ignore)
+        s_x, s_y = float(src.mean()), float(summ.mean())
+        return PairScore(c.question, c.answer, c.tokens, tuple(float(x) for x in src), tuple(float(x) for x in summ),
+                         tuple(float(x) for x in summ), s_x, s_y, s_x - s_y, idx)
+
+    def _judged(self, w: _InFlight, result: Result, coverage: list[PairScore] | None = None) -> Result:
+        """`result` with the verdict mode's fields (quals.verdict), when the scorer has a calibration: the
+        selected pairs and the coverage pairs judged together."""
+        if self.calibration is None or not result.pairs:
+            return result
+        coverage = coverage or []
+        source = SourceText.of(w.source, self.codec.roundtrip(w.source))
+        seps = [p.sep_index for p in w.selected] + [c.sep_index for c in w.coverage]
+        answers = [self.codec.decode(p.tokens[p.answer_slice]) for p in w.selected] + [c.answer for c in w.coverage]
+        evidence = [
+            PairEvidence(np.asarray(s.logp_source), np.asarray(s.logp_summary), np.asarray(s.search_scores),
+                         tuple(range(sep)), s.answer_index, answer.lower(), source)
+            for s, sep, answer in zip([*result.pairs, *coverage], seps, answers)
+        ]
+        judgement = self.calibration.judge(evidence)
+        judged = [dataclasses.replace(s, p_supported=j.p_supported, verdict=j.verdict)
+                  for s, j in zip([*result.pairs, *coverage], judgement.pairs)]
+        pairs, covered = tuple(judged[:len(result.pairs)]), tuple(judged[len(result.pairs):])
+        spans = [answer_span(s.answer, w.summary) for s in pairs] + [(c.fact.start, c.fact.end) for c in w.coverage]
+        unsupported = tuple(Fact(s.question, s.answer, span) for s, span in zip(judged, spans)
+                            if s.verdict == "unsupported")
+        return dataclasses.replace(result, pairs=pairs, coverage=covered, verdict=judgement.verdict,
+                                   p_consistent=judgement.p_consistent, unsupported=unsupported)
 
     def _source_ids(self, source: str) -> list[Encoded]:
         """The source as the encoder reads it: its first `limit` tokens, or with source_windows every window."""
@@ -313,4 +373,5 @@ class Scorer:
         """Every knob that changes the number, sacrebleu style (`key:value|...`, version last): see signature.py.
         `variant`: the signature of this scorer's results re-derived for another variant (Result.for_variant)."""
         options = self.options if variant is None else dataclasses.replace(self.options, variant=variant)
-        return signature(self.bundle.digest, options, self.source_limit, self.engine.provider)
+        return signature(self.bundle.digest, options, self.source_limit, self.engine.provider,
+                         self.calibration.id if self.calibration is not None else None)

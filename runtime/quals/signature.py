@@ -43,6 +43,8 @@ FIELDS: dict[str, Part] = {
     "source_windows": lambda o, _limit: "win:half" if o.source_windows else None,
 }
 NOT_SIGNED = {
+    "verdicts": "changes no QUALS number; the verdict fields are signed by the calibration's own part, cal:ID, "
+                "written when they are computed",
     "search": "a container: its fields are signed one by one",
     "rescore_rows": "how many teacher-forced rows share a decoder call: a record's rows are never batched with "
                     "another record's, and the chunking gives the same log-probs (tests/test_signature.py)",
@@ -55,9 +57,13 @@ def provider_name(provider: str) -> str:
     return short.get(provider, provider)
 
 
-def signature(bundle_digest: str, options: QualsOptions, source_limit: int, provider: str) -> str:
-    """`quals|bundle:…|<FIELDS in order>|ep:…|ort:…|version:…` for a scorer of these options."""
+def signature(bundle_digest: str, options: QualsOptions, source_limit: int, provider: str,
+              calibration: str | None = None) -> str:
+    """`quals|bundle:…|<FIELDS in order>[|cal:…]|ep:…|ort:…|version:…` for a scorer of these options;
+    `calibration`: the id of the calibration its verdicts come from (None: no verdicts, no part)."""
     parts = ["quals", f"bundle:{bundle_digest[:12]}"]
     parts += [p for p in (part(options, source_limit) for part in FIELDS.values()) if p is not None]
+    if calibration is not None:
+        parts.append(f"cal:{calibration[:12]}")
     parts += [f"ep:{provider_name(provider)}", f"ort:{ort.__version__}", f"version:{__version__}"]
     return "|".join(parts)

@@ -45,16 +45,20 @@ from .records import run_on
 @o.threads
 @o.max_pairs
 @o.source_windows
+@o.verdicts
 @o.progress
 @o.search
 @o.engine
 def evaluate(model, benchmarks, variants, kind, limit, seed, n_resamples, json_out, scores_out, resume, reuse,
-             provider, allow_cpu_fallback, threads, max_pairs, source_windows, progress, engine, **search_kw):
+             provider, allow_cpu_fallback, threads, max_pairs, source_windows, verdicts, progress, engine,
+             **search_kw):
     """Agreement of QUALS with human labels: a table per benchmark and per origin, with 95% bootstrap CIs.
 
     Binary labels get ROC-AUC and balanced accuracy (at the threshold that maximises it on the same data,
     reported in the JSON); graded labels get Pearson and Spearman. Records with no QA pair have no score:
-    they are counted in no_pairs and left out of the metrics.
+    they are counted in no_pairs and left out of the metrics. With a calibration beside the bundle (the
+    verdict mode) a p_consistent row follows, with the verdicts' balanced accuracy (uncertain counted wrong),
+    the share of uncertain, and each side's precision and recall in the JSON.
     """
     if resume and not scores_out:
         raise click.UsageError("--resume needs --scores FILE (the file a killed run left)")
@@ -68,7 +72,8 @@ def evaluate(model, benchmarks, variants, kind, limit, seed, n_resamples, json_o
     with exit_codes():
         sets = [ev.subsample(ev.load_benchmark(p), limit, seed) for p in benchmarks]
     records = [r for s in sets for r in s]
-    overrides = dict(max_pairs=max_pairs, source_windows=source_windows, **o.search_overrides(search_kw))
+    overrides = dict(max_pairs=max_pairs, source_windows=source_windows, verdicts=verdicts,
+                     **o.search_overrides(search_kw))
     with exit_codes(), run_on(model, engine, provider=provider, allow_cpu_fallback=allow_cpu_fallback,
                               threads=threads, **overrides) as run:
         click.echo(f"signature: {run.signature}", err=True)

@@ -45,6 +45,10 @@ source_windows = click.option("--source-windows", is_flag=True, default=None,
                                    "source (the limit each, half overlapping; its best window counts) instead of "
                                    "the source's first tokens. Signed as win:half. Measured worse than truncation on "
                                    "Polytope and Goyal21 (docs/verdicts.md).")
+verdicts = click.option("--verdicts/--no-verdicts", default=None,
+                        help="Verdict fields (verdict, p_consistent, unsupported; per pair with --details) from the "
+                             "calibration beside the bundle (default: on when the bundle has one; docs/verdicts.md). "
+                             "They change no QUALS number; the signature names the calibration (cal:ID).")
 progress = click.option("--progress/--no-progress", default=True, help="Progress bar on stderr (only on a terminal).")
 overwrite = click.option("--overwrite", is_flag=True, help="Replace the files of an existing output.")
 input_format = click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,

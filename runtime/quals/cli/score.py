@@ -41,13 +41,14 @@ from .records import read_input_numbered, run_on
 @o.max_pairs
 @o.max_source_tokens
 @o.source_windows
+@o.verdicts
 @o.search
 @o.engine
 @o.progress
 @click.option("--signature", "show_signature", is_flag=True, help="Print the reproducibility signature on stderr.")
 def score(model, input_, output, fmt, out_fmt, source_text, summary_text, details, drop_text, resume, batch_size,
-          provider, allow_cpu_fallback, threads, variant, max_pairs, max_source_tokens, source_windows, progress,
-          show_signature, engine, **search_kw):
+          provider, allow_cpu_fallback, threads, variant, max_pairs, max_source_tokens, source_windows, verdicts,
+          progress, show_signature, engine, **search_kw):
     """Score summaries against their sources: one output record per input record, in order.
 
     Input records carry `source` and `summary`; other fields (ids) are passed through. Each output record
@@ -77,7 +78,7 @@ def score(model, input_, output, fmt, out_fmt, source_text, summary_text, detail
         except (InputError, OSError) as exc:
             raise click.UsageError(str(exc)) from exc
     overrides = dict(variant=variant, max_pairs=max_pairs, max_source_tokens=max_source_tokens,
-                     source_windows=source_windows,
+                     source_windows=source_windows, verdicts=verdicts,
                      **o.search_overrides(search_kw))
     tally = Tally.of(done)
     todo = records[len(done):]

@@ -28,6 +28,7 @@ DEFAULTS = Limits()
 @o.max_pairs
 @o.max_source_tokens
 @o.source_windows
+@o.verdicts
 @o.search
 @click.option("--batch-records", type=click.IntRange(min=1), default=1, show_default=True,
               help="Most records per call of a scoring process (the numbers are the same either way).")
@@ -49,7 +50,7 @@ DEFAULTS = Limits()
 @click.option("--no-token", is_flag=True, help="Listen on a non-loopback --host without a token.")
 @click.option("--access-log/--no-access-log", default=True, help="One log line per request (uvicorn's).")
 def serve(model, host, port, workers, threads, provider, allow_cpu_fallback, variant, max_pairs, max_source_tokens,
-          source_windows, batch_records, max_body_bytes, max_records, max_text_chars, queue_records, deadline,
+          source_windows, verdicts, batch_records, max_body_bytes, max_records, max_text_chars, queue_records, deadline,
           drain_timeout, token_file, no_token, access_log, **search_kw):
     """Serve the scorer over HTTP: POST /v1/score, POST /v1/explain, GET /v1/info, /healthz, /readyz, /metrics
     (pip install 'quals[serve]'; the API is described in /v1/openapi.json)."""
@@ -68,7 +69,7 @@ def serve(model, host, port, workers, threads, provider, allow_cpu_fallback, var
         raise click.UsageError(f"--host {host} is reachable from other machines: give --token-file FILE (a bearer "
                                "token), or --no-token if something in front of the service authenticates")
     overrides = dict(variant=variant, max_pairs=max_pairs, max_source_tokens=max_source_tokens,
-                     source_windows=source_windows,
+                     source_windows=source_windows, verdicts=verdicts,
                      **o.search_overrides(search_kw))
     with exit_codes():
         limits = Limits(max_body_bytes=max_body_bytes, max_records=max_records, max_text_chars=max_text_chars,

@@ -26,13 +26,14 @@ import numpy as np
 
 from ..bundle import load_bundle
 from ..options import QualsOptions, default_options
-from ..result import Result
+from ..result import Fact, Result
 from ..score import PairScore
 from ..scorer import Scorer
 from .pool import WorkerError
 
 # Every field of a Result but its pairs (those travel as JSON text, `pairs`, with details).
-RESULT_COLUMNS = tuple(f.name for f in dataclasses.fields(Result) if f.name != "pairs")
+RESULT_COLUMNS = tuple(f.name for f in dataclasses.fields(Result) if f.name not in ("pairs", "unsupported", "coverage"))
+NULLABLE = ("quals", "error", "verdict", "p_consistent")  # object columns: None stays None
 
 
 def _ray():
@@ -46,8 +47,9 @@ def _ray():
 class ScoreActor:
     """The callable class of `map_batches`: loads the bundle once per actor, scores each batch.
 
-    batch: {"source": (n,) str, "summary": (n,) str, ...} -> the same columns plus RESULT_COLUMNS and
-    `pairs` (JSON text of the pairs with their per-token log-probs, when `details`).
+    batch: {"source": (n,) str, "summary": (n,) str, ...} -> the same columns plus RESULT_COLUMNS,
+    `unsupported` (JSON text of the unsupported facts, None without verdicts) and `pairs` (JSON text of the
+    pairs with their per-token log-probs, and `coverage_pairs` likewise, when `details`).
     """
 
     def __init__(self, bundle: str | None, options: QualsOptions, provider: str = "cpu", threads: int = 1,
@@ -61,9 +63,14 @@ class ScoreActor:
         out = dict(batch)
         for col in RESULT_COLUMNS:
             values = [getattr(r, col) for r in results]
-            out[col] = np.array(values, dtype=object if col in ("quals", "error") else None)
+            out[col] = np.array(values, dtype=object if col in NULLABLE else None)
+        out["unsupported"] = np.array([None if r.unsupported is None else json.dumps([f.to_dict() for f in
+                                                                                      r.unsupported])
+                                       for r in results], dtype=object)
         if self.details:
             out["pairs"] = np.array([json.dumps([_pair_dict(p) for p in r.pairs]) for r in results], dtype=object)
+            out["coverage_pairs"] = np.array([json.dumps([_pair_dict(p) for p in r.coverage]) for r in results],
+                                             dtype=object)
         return out
 
 
@@ -98,7 +105,11 @@ def result_from_row(row: dict[str, Any]) -> Result:
     """The Result a row of `score_dataset` carries (pairs only when it was run with details)."""
     values = {c: row[c].item() if isinstance(row[c], np.generic) else row[c] for c in RESULT_COLUMNS}
     pairs = tuple(PairScore.from_dict(p) for p in json.loads(row["pairs"])) if row.get("pairs") else ()
-    return Result(**values, pairs=pairs)
+    coverage = tuple(PairScore.from_dict(p) for p in json.loads(row["coverage_pairs"])) \
+        if row.get("coverage_pairs") else ()
+    facts = row.get("unsupported")
+    unsupported = None if facts is None else tuple(Fact.from_dict(f) for f in json.loads(facts))
+    return Result(**values, pairs=pairs, unsupported=unsupported, coverage=coverage)
 
 
 def _pair_dict(p: PairScore) -> dict[str, Any]:

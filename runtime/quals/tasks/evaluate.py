@@ -30,6 +30,8 @@ from .io import json_line
 from .resume import read_written
 
 ALL = "all"
+VERDICT_ROW = "p_consistent"  # the row of the verdict mode: its p_consistent as the score, and its verdicts
+VERDICT_CODE = {"consistent": 1.0, "uncertain": 0.5, "inconsistent": 0.0}
 
 
 @dataclass(frozen=True)
@@ -183,16 +185,17 @@ def agreement(scores: np.ndarray, labels: np.ndarray, kind: str, n_resamples: in
 class ScoredRecord:
     record: Record
     status: str
-    scores: dict[str, float | None]  # variant -> score
+    scores: dict[str, float | None]  # variant -> score (and VERDICT_ROW -> p_consistent, with verdicts)
     n_pairs: int
     error: str | None = None
+    verdict: str | None = None  # the verdict mode's (None without a calibration)
 
     def to_dict(self, signature: str | None = None) -> dict[str, Any]:
         """The --scores line; with the run's signature, so that a later run reuses it only if it would compute
         the same numbers."""
         r = self.record
         d = {"benchmark": r.benchmark, "id": r.id, "origin": r.origin, "label": r.label, "status": self.status,
-             "n_pairs": self.n_pairs, "quals": self.scores, "error": self.error}
+             "n_pairs": self.n_pairs, "quals": self.scores, "error": self.error, "verdict": self.verdict}
         return d if signature is None else {**d, "signature": signature}
 
 
@@ -222,8 +225,9 @@ def reusable(rows: Sequence[dict[str, Any]], records: Sequence[Record], variants
         missing = [v for v in variants if v not in scores]
         if missing:
             raise InputError(f"{where}: line {n} lacks the variant(s) {', '.join(missing)}")
-        out[i] = ScoredRecord(rec, str(row.get("status")), {v: scores[v] for v in variants}, int(row.get("n_pairs", 0)),
-                              row.get("error"))
+        kept = {v: scores[v] for v in (*variants, VERDICT_ROW) if v in scores}
+        out[i] = ScoredRecord(rec, str(row.get("status")), kept, int(row.get("n_pairs", 0)), row.get("error"),
+                              row.get("verdict"))
     return out
 
 
@@ -275,7 +279,9 @@ def score_records(
     for chunk, results in zip(chunks, runner.score_batches(batches, progress)):
         for i, res in zip(chunk, results):
             scores = {v: mean_value(res.pairs, v) for v in variants}
-            done[i] = ScoredRecord(records[i], res.status, scores, res.n_pairs, res.error)
+            if res.p_consistent is not None:
+                scores[VERDICT_ROW] = res.p_consistent
+            done[i] = ScoredRecord(records[i], res.status, scores, res.n_pairs, res.error, res.verdict)
             if on_scored:
                 on_scored(done[i])
     return [done[i] for i in range(len(records))]
@@ -340,12 +346,34 @@ def undefined_because(scores: np.ndarray, labels: np.ndarray, kind: str, n: int)
     return None
 
 
+def verdict_metrics(codes: np.ndarray, labels: np.ndarray, n_resamples: int, seed: int) -> dict:
+    """How the verdicts (VERDICT_CODE: 1 consistent, 0.5 uncertain, 0 inconsistent) agree with binary labels:
+    balanced accuracy with uncertain counted wrong, the share of uncertain, and precision and recall of each
+    side (precision over the records given that verdict; recall over the records of that label)."""
+    def share(mask: np.ndarray, of: np.ndarray) -> float:
+        return float(mask[of].mean()) if of.any() else float("nan")
+
+    fns = {
+        "verdict_bacc": lambda c, y: 0.5 * (share(c == 1.0, y > 0.5) + share(c == 0.0, y < 0.5)),
+        "uncertain": lambda c, y: float((c == 0.5).mean()),
+        "precision_inconsistent": lambda c, y: share(y < 0.5, c == 0.0),
+        "recall_inconsistent": lambda c, y: share(c == 0.0, y < 0.5),
+        "precision_consistent": lambda c, y: share(y > 0.5, c == 1.0),
+        "recall_consistent": lambda c, y: share(c == 1.0, y > 0.5),
+    }
+    return {k: metrics.bootstrap(f, codes, labels, n_resamples=n_resamples, seed=seed) for k, f in fns.items()}
+
+
 def report(scored: Sequence[ScoredRecord], variants: Sequence[str], *, n_resamples: int, seed: int,
            kind: str | None = None) -> list[Row]:
-    """One row per benchmark x origin (all, then each origin when there are several) x variant.
+    """One row per benchmark x origin (all, then each origin when there are several) x variant, and, when the
+    records carry verdicts, a VERDICT_ROW row: p_consistent as the score, with the verdicts' own metrics
+    (verdict_metrics) for binary labels.
 
     Each benchmark's metric family is decided once, on all its records (`label_kind`), so that its origins
     are reported with the same metrics."""
+    if any(VERDICT_ROW in s.scores for s in scored):
+        variants = [*variants, VERDICT_ROW]
     rows: list[Row] = []
     benches = list(dict.fromkeys(s.record.benchmark for s in scored))
     for b in benches:
@@ -366,6 +394,9 @@ def report(scored: Sequence[ScoredRecord], variants: Sequence[str], *, n_resampl
                     row.metrics = agreement(x, y, bench_kind, n_resamples, seed)
                     if bench_kind == "binary":
                         row.threshold = metrics.best_balanced_accuracy(x, y)[1]
+                    if v == VERDICT_ROW and bench_kind == "binary":
+                        codes = np.array([VERDICT_CODE[s.verdict] for s in ok])
+                        row.metrics.update(verdict_metrics(codes, y, n_resamples, seed))
                 rows.append(row)
     return rows
 
@@ -379,10 +410,13 @@ def format_table(rows: Sequence[Row]) -> str:
         return f"{e.value:.3f}{ci}"
 
     head = ("benchmark", "origin", "variant", "n", "no_pairs", "errors", "roc_auc", "bacc", "pearson", "spearman")
+    extra = ("verdict_bacc", "uncertain") if any("verdict_bacc" in r.metrics for r in rows) else ()
+    head += extra
     lines = [head]
     for r in rows:
         m = r.metrics
         lines.append((r.benchmark, r.origin, r.variant, str(r.n), str(r.n_no_pairs), str(r.n_errors),
-                      est(m.get("roc_auc")), est(m.get("bacc")), est(m.get("pearson")), est(m.get("spearman"))))
+                      est(m.get("roc_auc")), est(m.get("bacc")), est(m.get("pearson")), est(m.get("spearman")),
+                      *(est(m.get(k)) for k in extra)))
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines)

@@ -22,6 +22,7 @@ from typing import Any
 from tokenizers import Tokenizer
 
 from ..bundle import Manifest
+from ..qa import answer_span
 from ..result import STATUS_ERROR, STATUS_OK, Result, error_result
 from ..scorer import Scorer
 
@@ -48,6 +49,8 @@ class PairView:
     s_y: float
     answer_span: tuple[int, int] | None  # character span of the answer in the summary (case-insensitive)
     tokens: tuple[TokenView, ...]
+    verdict: str | None = None  # supported / uncertain / unsupported (the verdict mode; None without it)
+    p_supported: float | None = None
 
 
 @dataclass(frozen=True)
@@ -63,14 +66,11 @@ class Explanation:
     summary_truncated: bool
     signature: str
     pairs: tuple[PairView, ...]  # sorted by value, lowest (most lowering) first
+    verdict: str | None = None  # consistent / uncertain / inconsistent (the verdict mode; None without it)
+    p_consistent: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _span(answer: str, summary: str) -> tuple[int, int] | None:
-    i = summary.lower().find(answer.lower()) if answer else -1
-    return (i, i + len(answer)) if i >= 0 else None
 
 
 SPECIAL_LABELS = {"separator": "\u2192", "eos": "\u23ce"}  # → between question and answer, ⏎ at the end
@@ -106,9 +106,10 @@ def explanation(result: Result, source: str, summary: str, manifest: Manifest, t
             views.append(TokenView(int(t), token_label(tok.decode([t], skip_special_tokens=False), role_t), role_t,
                                    float(ls), float(lx), float(ss)))
         pairs.append(PairView(len(pairs), p.question, p.answer, float(p.value), float(p.s_x), float(p.s_y),
-                              _span(p.answer, summary), tuple(views)))
+                              answer_span(p.answer, summary), tuple(views), p.verdict, p.p_supported))
     return Explanation(source, summary, result.quals, result.status, result.error, result.variant, result.n_pairs,
-                       result.source_truncated, result.summary_truncated, signature, tuple(pairs))
+                       result.source_truncated, result.summary_truncated, signature, tuple(pairs), result.verdict,
+                       result.p_consistent)
 
 
 def explain(scorer: Scorer, source: str, summary: str) -> Explanation:
@@ -123,6 +124,7 @@ body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px au
 padding:0 16px}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:22px 0 6px} .muted{color:#666;font-size:13px}
 .score{font-size:28px;font-weight:600} .bad{color:#b3261e}
+.verdict-inconsistent{color:#b3261e} .verdict-consistent{color:#1e7b34} .verdict-uncertain{color:#a86b00}
 .box{border:1px solid #ddd;border-radius:6px;padding:10px 12px;background:#fafafa;white-space:pre-wrap}
 .source{max-height:220px;overflow:auto}
 mark{border-radius:3px;padding:0 1px}
@@ -141,20 +143,38 @@ def _fmt(x: float | None, digits: int = 3) -> str:
     return "none" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
 
 
-def _highlighted(summary: str, pairs: tuple[PairView, ...]) -> str:
-    """The summary with each answer span marked, the redder the more its pair lowered the score."""
+VERDICT_MARK = {"unsupported": "rgba(214,39,40,0.55)", "uncertain": "rgba(240,170,0,0.45)"}
+
+
+def _marks(pairs: tuple[PairView, ...], verdicts: bool) -> list[tuple[int, int, str, str]]:
+    """(start, end, background, title) of the answer spans to mark, never overlapping. With verdicts: only the
+    unsupported facts (red) and the uncertain ones (amber), unsupported first; a supported fact stays unmarked.
+    Without (no calibration): every answer whose pair lowered the score, the redder the lower; that shows what
+    the score was made of, not which facts are wrong."""
     worst = min((p.value for p in pairs), default=0.0)
-    marks: list[tuple[int, int, float, int]] = []
-    for p in pairs:
-        if p.answer_span and p.value < 0 and not any(a < p.answer_span[1] and p.answer_span[0] < b
-                                                     for a, b, _, _ in marks):
-            marks.append((*p.answer_span, p.value / worst if worst < 0 else 0.0, p.rank))
+    if verdicts:
+        order = [p for v in ("unsupported", "uncertain") for p in pairs if p.verdict == v]
+    else:
+        order = [p for p in pairs if p.value < 0]
+    marks: list[tuple[int, int, str, str]] = []
+    for p in order:
+        if not p.answer_span or any(a < p.answer_span[1] and p.answer_span[0] < b for a, b, _, _ in marks):
+            continue
+        if verdicts:
+            color, title = VERDICT_MARK[p.verdict], f"pair {p.rank + 1}: {p.verdict} (p {_fmt(p.p_supported)})"
+        else:
+            alpha = 0.15 + 0.6 * (p.value / worst if worst < 0 else 0.0)
+            color, title = f"rgba(214,39,40,{alpha:.2f})", f"pair {p.rank + 1}"
+        marks.append((*p.answer_span, color, title))
+    return sorted(marks)
+
+
+def _highlighted(summary: str, pairs: tuple[PairView, ...], verdicts: bool) -> str:
+    """The summary with the marks of `_marks`."""
     out, pos = [], 0
-    for a, b, strength, rank in sorted(marks):
+    for a, b, color, title in _marks(pairs, verdicts):
         out.append(html.escape(summary[pos:a]))
-        alpha = 0.15 + 0.6 * strength
-        out.append(f'<mark style="background:rgba(214,39,40,{alpha:.2f})" title="pair {rank + 1}">'
-                   f"{html.escape(summary[a:b])}</mark>")
+        out.append(f'<mark style="background:{color}" title="{html.escape(title)}">{html.escape(summary[a:b])}</mark>')
         pos = b
     out.append(html.escape(summary[pos:]))
     return "".join(out)
@@ -195,9 +215,24 @@ def render_html(e: Explanation, *, title: str | None = None, index_href: str | N
     """A self-contained page (inline CSS and SVG; the data as JSON in a script element, for tools)."""
     title = title or "QUALS explanation"
     data = json.dumps(e.to_dict(), ensure_ascii=False, allow_nan=False).replace("<", "\\u003c")
+    verdicts = e.verdict is not None
     rows = "".join(
         f"<tr><td>{p.rank + 1}</td><td>{html.escape(p.question)}</td><td>{html.escape(p.answer)}</td>"
-        f"<td>{_fmt(p.s_x)}</td><td>{_fmt(p.s_y)}</td><td><b>{_fmt(p.value)}</b></td></tr>" for p in e.pairs)
+        + (f"<td>{html.escape(p.verdict or 'none')} ({_fmt(p.p_supported, 2)})</td>" if verdicts else "")
+        + f"<td>{_fmt(p.s_x)}</td><td>{_fmt(p.s_y)}</td><td><b>{_fmt(p.value)}</b></td></tr>" for p in e.pairs)
+    verdict_head = "<th>verdict (p supported)</th>" if verdicts else ""
+    if verdicts:
+        headline = (f'<div><span class="score verdict-{html.escape(e.verdict)}">{html.escape(e.verdict)}</span> '
+                    f'<span class="muted">p(consistent) {_fmt(e.p_consistent, 2)}, from the calibration named in '
+                    "the signature (cal:)</span></div>")
+        legend = (f'<p class="legend muted">Marked: <span style="background:{VERDICT_MARK["unsupported"]}"></span>'
+                  f'unsupported fact <span style="background:{VERDICT_MARK["uncertain"]}"></span>uncertain; a '
+                  "supported fact is not marked. Each fact is the answer of a pair below.</p>")
+    else:
+        headline = ""
+        legend = ('<p class="muted">Answer spans are marked by how much their pair lowered the score (redder = '
+                  "lower): this bundle has no calibration, so a mark says what the score was made of, not that the "
+                  "fact is wrong.</p>")
     charts = "".join(
         f'<div class="pair"><b>Pair {p.rank + 1}</b>: {html.escape(p.question)} &rarr; '
         f"<b>{html.escape(p.answer)}</b> <span class=\"muted\">value {_fmt(p.value)} = S_x {_fmt(p.s_x)} - S_y "
@@ -216,14 +251,14 @@ def render_html(e: Explanation, *, title: str | None = None, index_href: str | N
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{html.escape(title)}</title><style>{CSS}</style></head><body>
 {back}<h1>{html.escape(title)}</h1>
-<div><span class="score">QUALS {_fmt(e.quals)}</span> <span class="muted">status {html.escape(e.status)},
+{headline}<div><span class="score">QUALS {_fmt(e.quals)}</span> <span class="muted">status {html.escape(e.status)},
 {e.n_pairs} pair(s), variant {html.escape(e.variant)}; the score is the mean of the pairs' values (higher = more
 consistent)</span></div>
 {''.join(f'<p class="bad">{html.escape(n)}</p>' for n in notes)}
-<h2>Summary</h2><div class="box" id="summary">{_highlighted(e.summary, e.pairs)}</div>
-<p class="muted">Answer spans are marked by how much their pair lowered the score (redder = lower).</p>
+<h2>Summary</h2><div class="box" id="summary">{_highlighted(e.summary, e.pairs, verdicts)}</div>
+{legend}
 <h2>Pairs, the most lowering first</h2>
-<table><tr><th>#</th><th>question</th><th>answer</th><th>S_x (source)</th><th>S_y (summary)</th>
+<table><tr><th>#</th><th>question</th><th>answer</th>{verdict_head}<th>S_x (source)</th><th>S_y (summary)</th>
 <th>value</th></tr>{rows}</table>
 <p class="legend muted">Per token: <span style="background:{BLUE}"></span>p(token | summary)
 <span style="background:{ORANGE}"></span>p(token | source); shaded columns: question (blue-grey), answer
@@ -240,12 +275,14 @@ def render_index(entries: list[tuple[str, str, Explanation]]) -> str:
     """An index page: (file name, label, explanation) per record."""
     rows = "".join(
         f'<tr><td><a href="{html.escape(f)}">{html.escape(label)}</a></td><td>{_fmt(e.quals)}</td>'
-        f"<td>{html.escape(e.status)}</td><td>{e.n_pairs}</td><td>{html.escape(e.summary[:140])}</td></tr>"
+        f"<td>{html.escape(e.verdict or 'none')}</td><td>{html.escape(e.status)}</td><td>{e.n_pairs}</td>"
+        f"<td>{html.escape(e.summary[:140])}</td></tr>"
         for f, label, e in entries)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>QUALS explanations</title><style>{CSS}</style></head><body>
 <h1>QUALS explanations</h1><p class="muted">{len(entries)} record(s)</p>
-<table><tr><th>record</th><th>QUALS</th><th>status</th><th>pairs</th><th>summary</th></tr>{rows}</table>
+<table><tr><th>record</th><th>QUALS</th><th>verdict</th><th>status</th><th>pairs</th><th>summary</th></tr>
+{rows}</table>
 </body></html>
 """
 
@@ -279,10 +316,13 @@ def render_png(e: Explanation, path: str | Path) -> Path:
             label.set_fontweight("bold" if t.role == "answer" else "normal")
         ax.set_xlim(-0.5, len(p.tokens) - 0.5)
         ax.set_ylim(0, 1)
-        ax.set_title(f"{p.rank + 1}. {p.question} \u2192 {p.answer}   (value {p.value:.3f})", fontsize=9, loc="left")
+        verdict = f", {p.verdict}" if p.verdict else ""
+        ax.set_title(f"{p.rank + 1}. {p.question} \u2192 {p.answer}   (value {p.value:.3f}{verdict})", fontsize=9,
+                     loc="left")
     if not e.pairs:
         axes[0, 0].text(0.5, 0.5, f"no QA pair ({e.status})", ha="center")
-    fig.suptitle(f"QUALS {_fmt(e.quals)}", fontsize=11, x=0.01, ha="left", y=1 - 0.25 / height)
+    headline = f"QUALS {_fmt(e.quals)}" + (f", {e.verdict}" if e.verdict else "")
+    fig.suptitle(headline, fontsize=11, x=0.01, ha="left", y=1 - 0.25 / height)
     fig.legend(handles=[Patch(color=BLUE, label="p(token | summary)"), Patch(color=ORANGE, label="p(token | source)"),
                         Patch(color=SHADE["question"], label="question"), Patch(color=SHADE["answer"], label="answer")],
                loc="upper right", ncol=4, fontsize=8, frameon=False, bbox_to_anchor=(0.99, 1 - 0.1 / height))

@@ -30,13 +30,17 @@ RESULT_FIELDS = (
     "source_truncated",
     "summary_tokens",
     "summary_truncated",
+    "verdict",
+    "p_consistent",
+    "unsupported",
 )
 TEXT_FIELDS = ("source", "summary")
+DETAIL_FIELDS = ("pairs", "coverage_pairs")  # written with --details
 
 
 def passes_through(key: str, drop_text: bool) -> bool:
     """An input field copied to the output record (result fields are the scorer's, never the input's)."""
-    return key not in RESULT_FIELDS and key != "pairs" and not (drop_text and key in TEXT_FIELDS)
+    return key not in RESULT_FIELDS and key not in DETAIL_FIELDS and not (drop_text and key in TEXT_FIELDS)
 
 
 def output_fields(records: Sequence[dict | BadRecord], details: bool, fmt: str,
@@ -50,7 +54,7 @@ def output_fields(records: Sequence[dict | BadRecord], details: bool, fmt: str,
         for k in r.fields if isinstance(r, BadRecord) else r:
             if k not in passthrough and passes_through(k, drop_text):
                 passthrough.append(k)
-    return passthrough + list(RESULT_FIELDS) + (["pairs"] if details else [])
+    return passthrough + list(RESULT_FIELDS) + (list(DETAIL_FIELDS) if details else [])
 
 
 def output_record(fields: dict, result: Result, details: bool, drop_text: bool = False) -> dict:
@@ -102,7 +106,7 @@ def writable(rec: dict, variant: str, encode: Callable[[dict], Any]) -> tuple[di
         err = error_result(f"the result could not be written: {exc}", variant).to_dict()
         keep = {}
         for k, v in rec.items():
-            if k not in err and k != "pairs":
+            if k not in err and k not in DETAIL_FIELDS:
                 with contextlib.suppress(UnwritableRecord):
                     encode({k: v})
                     keep[k] = v

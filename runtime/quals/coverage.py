@@ -1,0 +1,61 @@
+"""Coverage pairs: every name, number and date of a summary is checked by at least one pair (the verdict mode).
+
+The diverse beam search decides what the generated pairs ask about, and nothing makes it ask about every fact:
+on the synthetic check about one planted error in seven was never asked about (docs/verdicts.md). So each fact
+of the summary (quals.facts) that no selected pair's answer covers gets a pair of its own: a cloze question
+made from its sentence (quals.cloze, the training data's form), the fact as the answer. Coverage pairs are
+teacher-forced on the summary and on the source like the selected pairs, in calls of their own (the selected
+pairs' calls, and so the QUALS number, stay exactly as they were), and are judged with them; they never enter
+the QUALS mean.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .cloze import cloze_question
+from .facts import Fact, covers, find_facts
+from .text import TextCodec
+
+CLOZE_KIND = {"name": "name", "number": "quantity", "date": "date"}  # facts' kinds -> cloze's
+SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
+
+
+@dataclass(frozen=True)
+class CoverageTarget:
+    """A coverage pair before scoring: its question, its answer (the fact as the summary writes it), the fact,
+    and the QA sequence as QAGen writes one (question, separator, answer, EOS)."""
+
+    question: str
+    answer: str
+    fact: Fact
+    tokens: tuple[int, ...]
+    sep_index: int
+
+
+def sentence_of(text: str, start: int, end: int) -> tuple[int, int]:
+    """[lo, hi) of the sentence of `text` that holds [start, end): from after the last ". " / "! " / "? " before
+    it to the end of the first one after it (or the text's ends)."""
+    lo = max((m.end() for m in re.finditer(r"[.!?]\s+", text[:start])), default=0)
+    m = SENTENCE_END.search(text, end)
+    return lo, m.end() if m else len(text)
+
+
+def coverage_targets(summary: str, answers: Iterable[str], codec: TextCodec, sep_id: int) -> list[CoverageTarget]:
+    """A cloze pair for each fact of `summary` that none of `answers` covers (facts.covers), in the summary's
+    order; a fact whose sentence makes no question of 4 to 30 words gets none."""
+    answers = list(answers)
+    out = []
+    for fact in find_facts(summary):
+        if any(covers(a, fact) for a in answers):
+            continue
+        lo, hi = sentence_of(summary, fact.start, fact.end)
+        question = cloze_question(summary[lo:hi], fact.start - lo, fact.end - lo, CLOZE_KIND[fact.kind])
+        if question is None:
+            continue
+        tokens = codec.qa_target(question, fact.text, sep_id)
+        sep_index = len(codec.text_ids(question.strip()))  # not tokens.index: a question may spell the separator
+        out.append(CoverageTarget(question, fact.text, fact, tuple(tokens), sep_index))
+    return out

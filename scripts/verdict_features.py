@@ -1,0 +1,271 @@
+"""Which per-pair values separate supported from unsupported facts? A measurement for the verdict mode (issue 34).
+
+    python scripts/verdict_features.py [--dir build/verdicts] [--model models/default]
+
+Reads `quals score --details --drop-text` outputs (DIR/NAME.details.jsonl) of the calibration set
+(`python -m quals.train.calibration_set`), the synthetic check and the development sets, with their inputs
+for the source texts, and prints, per candidate feature and per candidate summary aggregate, the pooled
+ROC-AUC on every set. The calibration set's figures are cross-validated over folds of documents; every other
+set is scored by a model fitted on the whole calibration set only. Nothing here is shipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from quals.bundle import load_bundle
+from quals.text import TextCodec
+from quals.verdict import FEATURES, PairEvidence, SourceText
+
+ROOT = Path(__file__).resolve().parent.parent
+INPUTS = {"calibration-set": "build/verdicts/calibration-set.jsonl", "synthetic": "build/eval/synthetic.jsonl",
+          "summeval": "../shared/data/eval/summeval.jsonl", "polytope": "../shared/data/eval/polytope.jsonl",
+          "gofigure": "../shared/data/eval/gofigure.jsonl", "goyal21": "../shared/data/eval/goyal21.jsonl"}
+
+
+def auc(y: np.ndarray, s: np.ndarray) -> float:
+    pos, neg = s[y == 1], s[y == 0]
+    if not len(pos) or not len(neg):
+        return float("nan")
+    order = np.argsort(np.concatenate([pos, neg]), kind="mergesort")
+    ranks = np.empty(len(order))
+    allv = np.concatenate([pos, neg])[order]
+    # average ranks for ties
+    i = 0
+    while i < len(allv):
+        j = i
+        while j + 1 < len(allv) and allv[j + 1] == allv[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    r_pos = ranks[: len(pos)].sum()
+    return float((r_pos - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, w: np.ndarray | None = None) -> np.ndarray:
+    """Newton's method on the L2-penalised log-loss; x gets a bias column."""
+    xb = np.hstack([x, np.ones((len(x), 1))])
+    w_s = np.ones(len(y)) if w is None else w
+    beta = np.zeros(xb.shape[1])
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-xb @ beta))
+        g = xb.T @ (w_s * (p - y)) + l2 * np.r_[beta[:-1], 0]
+        h = (xb * (w_s * p * (1 - p))[:, None]).T @ xb + l2 * np.diag(np.r_[np.ones(len(beta) - 1), 0])
+        step = np.linalg.solve(h, g)
+        beta -= step
+        if np.abs(step).max() < 1e-9:
+            break
+    return beta
+
+
+def logit(x: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    return np.hstack([x, np.ones((len(x), 1))]) @ beta
+
+
+class Features:
+    def __init__(self, model: Path):
+        b = load_bundle(model, verify=False)
+        self.m = b.manifest
+        self.codec = TextCodec(b.file("tokenizer"), self.m.tokens, self.m.encoding)
+        special = (self.m.tokens.eos, self.m.tokens.bos)
+        self.ignore = set(self.m.ans_lm_ignore_ids) | {t for t in special if t is not None}
+
+    def pairs(self, rec: dict, source: str, summary: str) -> list[dict]:
+        sep, eos = self.m.separator.id, self.m.tokens.eos
+        src = SourceText.of(source, self.codec.roundtrip(source))
+        out = []
+        for p in rec.get("pairs") or []:
+            toks = p["tokens"]
+            s = toks.index(sep)
+            end = len(toks) - 1 if toks[-1] == eos else len(toks)
+            idx = tuple(i for i in range(s + 1, end) if toks[i] not in self.ignore)
+            ls, lm, sc = (np.asarray(p[k]) for k in ("logp_source", "logp_summary", "search_scores"))
+            ev = PairEvidence(ls, lm, sc, tuple(range(s)), idx, self.codec.decode(toks[s + 1:end]).lower(), src)
+            f = {name: fn(ev) for name, fn in FEATURES.items()}
+            f["question"], f["answer"] = p["question"], p["answer"]
+            out.append(f)
+        return out
+
+
+def pair_label(f: dict, summary: str, planted: list[int] | None, label: int) -> int:
+    """1 supported, 0 unsupported: in a swapped summary a pair is unsupported when its answer or its question
+    holds a word of the planted replacement; every pair of a `foreign` summary is unsupported."""
+    if label == 1:
+        return 1
+    if planted is None:
+        return 0
+    words = {w.strip(".,'\"()").lower() for w in summary[planted[0]:planted[1]].split()}
+    words = {w for w in words if len(w) > 1 or w.isdigit()}
+    text = (f["answer"] + " " + f["question"]).lower().replace(",", "")
+    toks = {w.strip(".,'\"()?") for w in text.split()}
+    return 0 if words & toks or any(w.replace(",", "") in toks for w in words) else 1
+
+
+def load(dirpath: Path, name: str, feats: Features) -> list[dict]:
+    inputs = {}
+    with open(ROOT / INPUTS[name], encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            inputs[str(r.get("id"))] = r
+    recs = []
+    with open(dirpath / f"{name}.details.jsonl", encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            src = inputs[str(r.get("id"))]
+            r["pair_features"] = feats.pairs(r, src["source"].strip(), src["summary"].strip())
+            r["doc"] = src.get("doc") or str(r["id"]).rsplit("-lead", 1)[0].rsplit("-swap-", 1)[0]
+            r["kind"] = src.get("kind")
+            for pf in r["pair_features"]:
+                pf["label"] = pair_label(pf, src["summary"].strip(), src.get("planted"), int(float(r["label"]) >= 0.5))
+            recs.append(r)
+    return recs
+
+
+FEATURE_SETS = {
+    "pair_diff": ["pair_diff"],
+    "answer_diff": ["answer_diff"],
+    "ans": ["answer_diff", "answer_source"],
+    "ans+lex": ["answer_diff", "answer_source", "answer_in_source"],
+    "ans+words": ["answer_diff", "answer_source", "answer_words_in_source"],
+    "ans+lex+words": ["answer_diff", "answer_source", "answer_in_source", "answer_words_in_source"],
+    "all": list(FEATURES),
+    "ans+q+lex": ["answer_diff", "answer_source", "question_diff", "answer_in_source", "answer_words_in_source"],
+    "diff+lex": ["answer_diff", "pair_diff", "answer_in_source", "answer_words_in_source"],
+    "lex only": ["answer_in_source", "answer_words_in_source"],
+    "paper": ["paper_term"],
+    "paper+q+lex": ["paper_term", "question_diff", "answer_in_source"],
+    "clean+q+a": ["pair_diff", "question_diff", "answer_diff"],
+    "clean+q+a+lex": ["pair_diff", "question_diff", "answer_diff", "answer_in_source"],
+    "clean+paper+lex": ["pair_diff", "paper_term", "answer_in_source"],
+}
+AGGREGATES = {
+    "min": lambda z: np.array([z.min()]),
+    "mean": lambda z: np.array([z.mean()]),
+    "softmin": lambda z: np.array([-np.log(np.exp(-z).sum())]),
+    "min+mean": lambda z: np.array([z.min(), z.mean()]),
+}
+
+
+def matrix(recs: list[dict], names: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features, pair labels, record index) over every pair of `recs`."""
+    rows, labels, owner = [], [], []
+    for i, r in enumerate(recs):
+        for f in r["pair_features"]:
+            rows.append([f[n] for n in names])
+            labels.append(f["label"])
+            owner.append(i)
+    return np.asarray(rows, dtype=float).reshape(-1, len(names)), np.asarray(labels), np.asarray(owner)
+
+
+def summary_inputs(recs: list[dict], z: np.ndarray, owner: np.ndarray, agg) -> tuple[np.ndarray, np.ndarray]:
+    keep = [i for i, r in enumerate(recs) if (owner == i).any()]
+    x = np.stack([agg(z[owner == i]) for i in keep])
+    return x, np.asarray(keep)
+
+
+class Model:
+    """Per-pair logistic on standardised features, then a logistic on an aggregate of the pair logits."""
+
+    def __init__(self, names: list[str], agg: str):
+        self.names, self.agg = names, agg
+
+    def fit(self, recs: list[dict]) -> Model:
+        x, y, owner = matrix(recs, self.names)
+        self.mu, self.sd = x.mean(0), x.std(0) + 1e-9
+        self.beta = fit_logistic((x - self.mu) / self.sd, y.astype(float))
+        z = logit((x - self.mu) / self.sd, self.beta)
+        xs, keep = summary_inputs(recs, z, owner, AGGREGATES[self.agg])
+        ys = np.asarray([int(float(recs[i]["label"]) >= 0.5) for i in keep], dtype=float)
+        self.gamma = fit_logistic(xs, ys)
+        return self
+
+    def pair_logits(self, recs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+        x, _, owner = matrix(recs, self.names)
+        return logit((x - self.mu) / self.sd, self.beta), owner
+
+    def p_consistent(self, recs: list[dict]) -> np.ndarray:
+        """One probability per record; NaN where a record has no pair."""
+        z, owner = self.pair_logits(recs)
+        out = np.full(len(recs), np.nan)
+        if len(z):
+            xs, keep = summary_inputs(recs, z, owner, AGGREGATES[self.agg])
+            out[keep] = 1 / (1 + np.exp(-logit(xs, self.gamma)))
+        return out
+
+
+def folds_of(recs: list[dict], k: int = 5) -> list[int]:
+    docs = sorted({r["doc"] for r in recs})
+    rng = np.random.default_rng(0)
+    order = {d: i % k for i, d in enumerate(rng.permutation(docs))}
+    return [order[r["doc"]] for r in recs]
+
+
+def cv_predict(cal: list[dict], target: list[dict], names: list[str], agg: str, k: int = 5) -> np.ndarray:
+    """p_consistent of each target record from a model fitted on the calibration records of the other folds
+    (folds of documents shared by both sets)."""
+    docs = sorted({r["doc"] for r in cal} | {r["doc"] for r in target})
+    rng = np.random.default_rng(0)
+    fold = {d: i % k for i, d in enumerate(rng.permutation(docs))}
+    out = np.full(len(target), np.nan)
+    for f in range(k):
+        train = [r for r in cal if fold[r["doc"]] != f]
+        test_idx = [i for i, r in enumerate(target) if fold[r["doc"]] == f]
+        if not test_idx:
+            continue
+        m = Model(names, agg).fit(train)
+        out[test_idx] = m.p_consistent([target[i] for i in test_idx])
+    return out
+
+
+def balanced_accuracy(y: np.ndarray, p: np.ndarray, t: float) -> float:
+    pred = p >= t
+    return 0.5 * ((pred[y == 1]).mean() + (~pred[y == 0]).mean())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dir", type=Path, default=ROOT / "build/verdicts")
+    ap.add_argument("--model", type=Path, default=ROOT / "models/default")
+    ap.add_argument("--sets", default=",".join(INPUTS))
+    a = ap.parse_args()
+    feats = Features(a.model)
+    data = {n: load(a.dir, n, feats) for n in a.sets.split(",") if (a.dir / f"{n}.details.jsonl").is_file()}
+    cal = data["calibration-set"]
+    x_all = {}
+    print("== single features, pair level (calibration set; AUC of the feature for supported vs unsupported)")
+    for name in FEATURES:
+        x, y, _ = matrix(cal, [name])
+        x_all[name] = x
+        print(f"  {name:14s} {auc(y, x[:, 0]):.3f}   (pairs {len(y)}, unsupported {(y == 0).sum()})")
+    print("== summary level: pooled ROC-AUC of p_consistent (calibration set and synthetic: 5-fold CV by document)")
+    header = f"  {'features':16s} {'agg':9s} " + " ".join(f"{n[:10]:>10s}" for n in data)
+    print(header)
+    for fs, names in FEATURE_SETS.items():
+        for agg in AGGREGATES:
+            row = []
+            for n, recs in data.items():
+                y = np.asarray([int(float(r["label"]) >= 0.5) for r in recs])
+                if n in ("calibration-set", "synthetic"):
+                    p = cv_predict(cal, recs, names, agg)
+                else:
+                    p = Model(names, agg).fit(cal).p_consistent(recs)
+                ok = ~np.isnan(p)
+                row.append(auc(y[ok], p[ok]))
+            print(f"  {fs:16s} {agg:9s} " + " ".join(f"{v:10.3f}" for v in row))
+    print("== baselines: the mean of raw terms")
+    for term in ("paper_term", "pair_diff", "answer_diff"):
+        row = []
+        for recs in data.values():
+            y = np.asarray([int(float(r["label"]) >= 0.5) for r in recs])
+            s = np.asarray([np.mean([f[term] for f in r["pair_features"]]) if r["pair_features"] else np.nan
+                            for r in recs])
+            ok = ~np.isnan(s)
+            row.append(auc(y[ok], s[ok]))
+        print(f"  {term:26s} " + " ".join(f"{v:10.3f}" for v in row))
+
+
+if __name__ == "__main__":
+    main()
