@@ -16,9 +16,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-from quals.bundle import load_bundle
-from quals.text import TextCodec
-from quals.verdict import FEATURES, PairEvidence, SourceText
+from quals.train.calibrate import Evidence, pair_label
+from quals.verdict import FEATURES
 
 ROOT = Path(__file__).resolve().parent.parent
 INPUTS = {"calibration-set": "build/verdicts/calibration-set.jsonl", "synthetic": "build/eval/synthetic.jsonl",
@@ -66,42 +65,25 @@ def logit(x: np.ndarray, beta: np.ndarray) -> np.ndarray:
 
 
 class Features:
-    def __init__(self, model: Path):
-        b = load_bundle(model, verify=False)
-        self.m = b.manifest
-        self.codec = TextCodec(b.file("tokenizer"), self.m.tokens, self.m.encoding)
-        special = (self.m.tokens.eos, self.m.tokens.bos)
-        self.ignore = set(self.m.ans_lm_ignore_ids) | {t for t in special if t is not None}
+    """Every feature of quals.verdict for each pair (selected and coverage) of a details record, read as the
+    Scorer reads them (quals.train.calibrate.Evidence), with `question`, `answer` and `coverage`."""
+
+    def __init__(self, model: Path, coverage: bool = True):
+        self.evidence = Evidence(model)
+        self.coverage = coverage
 
     def pairs(self, rec: dict, source: str, summary: str) -> list[dict]:
-        sep, eos = self.m.separator.id, self.m.tokens.eos
-        src = SourceText.of(source, self.codec.roundtrip(source))
+        src = self.evidence.source(source)
         out = []
-        for p in rec.get("pairs") or []:
-            toks = p["tokens"]
-            s = toks.index(sep)
-            end = len(toks) - 1 if toks[-1] == eos else len(toks)
-            idx = tuple(i for i in range(s + 1, end) if toks[i] not in self.ignore)
-            ls, lm, sc = (np.asarray(p[k]) for k in ("logp_source", "logp_summary", "search_scores"))
-            ev = PairEvidence(ls, lm, sc, tuple(range(s)), idx, self.codec.decode(toks[s + 1:end]).lower(), src)
+        both = [(p, False) for p in rec.get("pairs") or []]
+        if self.coverage:
+            both += [(p, True) for p in rec.get("coverage_pairs") or []]
+        for p, is_cov in both:
+            ev = self.evidence.of(p, src, is_cov)
             f = {name: fn(ev) for name, fn in FEATURES.items()}
-            f["question"], f["answer"] = p["question"], p["answer"]
+            f["question"], f["answer"], f["coverage"] = p["question"], p["answer"], is_cov
             out.append(f)
         return out
-
-
-def pair_label(f: dict, summary: str, planted: list[int] | None, label: int) -> int:
-    """1 supported, 0 unsupported: in a swapped summary a pair is unsupported when its answer or its question
-    holds a word of the planted replacement; every pair of a `foreign` summary is unsupported."""
-    if label == 1:
-        return 1
-    if planted is None:
-        return 0
-    words = {w.strip(".,'\"()").lower() for w in summary[planted[0]:planted[1]].split()}
-    words = {w for w in words if len(w) > 1 or w.isdigit()}
-    text = (f["answer"] + " " + f["question"]).lower().replace(",", "")
-    toks = {w.strip(".,'\"()?") for w in text.split()}
-    return 0 if words & toks or any(w.replace(",", "") in toks for w in words) else 1
 
 
 def load(dirpath: Path, name: str, feats: Features) -> list[dict]:
@@ -119,7 +101,8 @@ def load(dirpath: Path, name: str, feats: Features) -> list[dict]:
             r["doc"] = src.get("doc") or str(r["id"]).rsplit("-lead", 1)[0].rsplit("-swap-", 1)[0]
             r["kind"] = src.get("kind")
             for pf in r["pair_features"]:
-                pf["label"] = pair_label(pf, src["summary"].strip(), src.get("planted"), int(float(r["label"]) >= 0.5))
+                pf["label"] = pair_label(pf, src["summary"].strip(), src.get("planted"),
+                                         int(float(r["label"]) >= 0.5))
             recs.append(r)
     return recs
 
@@ -230,8 +213,10 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=ROOT / "build/verdicts")
     ap.add_argument("--model", type=Path, default=ROOT / "models/default")
     ap.add_argument("--sets", default=",".join(INPUTS))
+    ap.add_argument("--focus", action="append", default=[], help="FEATURE_SET:AGGREGATE, repeatable")
+    ap.add_argument("--no-coverage", action="store_true", help="leave the coverage pairs out")
     a = ap.parse_args()
-    feats = Features(a.model)
+    feats = Features(a.model, coverage=not a.no_coverage)
     data = {n: load(a.dir, n, feats) for n in a.sets.split(",") if (a.dir / f"{n}.details.jsonl").is_file()}
     cal = data["calibration-set"]
     x_all = {}
@@ -255,16 +240,62 @@ def main() -> None:
                 ok = ~np.isnan(p)
                 row.append(auc(y[ok], p[ok]))
             print(f"  {fs:16s} {agg:9s} " + " ".join(f"{v:10.3f}" for v in row))
-    print("== baselines: the mean of raw terms")
-    for term in ("paper_term", "pair_diff", "answer_diff"):
+    print("== baselines: the record's quals (paper), and means of raw terms over the selected pairs")
+    for term in ("quals", "pair_diff", "answer_diff"):
         row = []
         for recs in data.values():
             y = np.asarray([int(float(r["label"]) >= 0.5) for r in recs])
-            s = np.asarray([np.mean([f[term] for f in r["pair_features"]]) if r["pair_features"] else np.nan
-                            for r in recs])
+            s = np.asarray([baseline(r, term) for r in recs])
             ok = ~np.isnan(s)
             row.append(auc(y[ok], s[ok]))
         print(f"  {term:26s} " + " ".join(f"{v:10.3f}" for v in row))
+    for spec in a.focus:
+        names, agg = FEATURE_SETS[spec.split(":")[0]], spec.split(":")[1]
+        focus(data, cal, names, agg, spec)
+
+
+def baseline(r: dict, term: str) -> float:
+    if term == "quals":
+        return np.nan if r["quals"] is None else float(r["quals"])
+    sel = [f[term] for f in r["pair_features"] if not f["coverage"]]
+    return float(np.mean(sel)) if sel else np.nan
+
+
+def focus(data: dict, cal: list[dict], names: list[str], agg: str, spec: str, n_boot: int = 1000) -> None:
+    """One configuration against the paper score, per set: pooled ROC-AUC of each and the paired bootstrap
+    interval of the difference (records resampled together), and on the synthetic check the paired accuracy."""
+    print(f"== {spec}: p_consistent vs quals (paper); AUC difference with a 95% paired bootstrap interval")
+    rng = np.random.default_rng(0)
+    for n, recs in data.items():
+        y = np.asarray([int(float(r["label"]) >= 0.5) for r in recs])
+        p = cv_predict(cal, recs, names, agg) if n in ("calibration-set", "synthetic") else \
+            Model(names, agg).fit(cal).p_consistent(recs)
+        q = np.asarray([baseline(r, "quals") for r in recs])
+        ok = ~np.isnan(p) & ~np.isnan(q)
+        y, p, q = y[ok], p[ok], q[ok]
+        diffs = []
+        for _ in range(n_boot):
+            i = rng.integers(0, len(y), len(y))
+            if 0 < y[i].sum() < len(i):
+                diffs.append(auc(y[i], p[i]) - auc(y[i], q[i]))
+        lo, hi = np.percentile(diffs, [2.5, 97.5])
+        line = f"  {n:16s} n={len(y):4d}  p_consistent {auc(y, p):.3f}  paper {auc(y, q):.3f}  diff " \
+               f"{auc(y, p) - auc(y, q):+.3f} [{lo:+.3f}, {hi:+.3f}]"
+        if n == "synthetic":
+            ids = [r["id"] for r, k in zip(recs, ok) if k]
+            line += f"  paired: p {paired(ids, p):.3f}, paper {paired(ids, q):.3f}"
+        print(line)
+
+
+def paired(ids: list[str], s: np.ndarray) -> float:
+    """Share of documents whose lead scores above its swap (ties half)."""
+    by: dict[str, dict[str, float]] = {}
+    for i, v in zip(ids, s):
+        doc, kind = (i.rsplit("-lead", 1)[0], "lead") if i.endswith("-lead") else (i.rsplit("-swap-", 1)[0], "swap")
+        by.setdefault(doc, {})[kind] = v
+    wins = [1.0 if d["lead"] > d["swap"] else 0.5 if d["lead"] == d["swap"] else 0.0
+            for d in by.values() if len(d) == 2]
+    return float(np.mean(wins))
 
 
 if __name__ == "__main__":

@@ -89,3 +89,46 @@ def test_cli_writes_vectors(bart_bundle, tmp_path):
     assert res.exit_code == 0, res.output
     doc = json.loads((tmp_path / "vectors.json").read_text(encoding="utf-8"))
     assert doc["bundle"]["name"] == "b" and doc["cases"]
+
+
+def test_vectors_of_a_calibrated_bundle_carry_every_verdict_step(bart_bundle, tmp_path):
+    """The verdict block recomputed from the vectors alone, as a host would: features -> logits -> p_supported
+    -> verdicts -> p_consistent (docs/hosts.md, "Verdicts")."""
+    import math
+    import shutil
+
+    import numpy as np
+    from quals.bundle import load_bundle
+    from quals.verdict import AGGREGATES, Calibration, write_calibration
+
+    b = tmp_path / "b"
+    shutil.copytree(bart_bundle, b)
+    cal = Calibration(bundle=load_bundle(b).digest, features=("answer_diff", "question_diff", "answer_in_source"),
+                      center=(-1.0, 0.0, 0.5), scale=(2.0, 1.0, 0.5), pair_weights=(1.0, 0.5, 2.0), pair_bias=0.1,
+                      pair_thresholds=(0.4, 0.6), aggregate="softmin", summary_weights=(1.2,), summary_bias=0.3,
+                      summary_thresholds=(0.45, 0.55))
+    write_calibration(cal, b)
+    doc = vectors(Scorer.load(b, threads=1), name="cal", bundle_path=str(b))
+    assert doc["calibration"]["id"] == Scorer.load(b).calibration.id
+    seen = 0
+    for case in doc["cases"]:
+        for run in case["runs"]:
+            v, result = run["verdicts"], run["result"]
+            n = len(run["pairs"]) + len(v["coverage"])
+            if result["status"] != "ok":
+                assert v["verdict"] is None and v["p_consistent"] is None and v["pairs"] == []
+                continue
+            seen += 1
+            assert len(v["pairs"]) == n
+            z = []
+            for p in v["pairs"]:
+                x = [(p["features"][f] - c) / s for f, c, s in zip(cal.features, cal.center, cal.scale)]
+                z.append(float(np.dot(cal.pair_weights, x) + cal.pair_bias))
+                assert p["logit"] == pytest.approx(z[-1])
+                assert p["p_supported"] == pytest.approx(1 / (1 + math.exp(-z[-1])))
+            agg = AGGREGATES[cal.aggregate](np.array(z))
+            assert v["p_consistent"] == pytest.approx(1 / (1 + math.exp(-(1.2 * agg[0] + 0.3))))
+            for c in v["coverage"]:  # a coverage pair asks about a fact of the summary, as written there
+                assert case["summary"].strip()[c["fact"][0]:c["fact"][1]] == c["answer"]
+                assert [f for f in v["facts"] if [f["start"], f["end"]] == c["fact"]]
+    assert seen > 0

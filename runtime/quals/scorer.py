@@ -308,14 +308,7 @@ class Scorer:
         if self.calibration is None or not result.pairs:
             return result
         coverage = coverage or []
-        source = SourceText.of(w.source, self.codec.roundtrip(w.source))
-        seps = [p.sep_index for p in w.selected] + [c.sep_index for c in w.coverage]
-        answers = [self.codec.decode(p.tokens[p.answer_slice]) for p in w.selected] + [c.answer for c in w.coverage]
-        evidence = [
-            PairEvidence(np.asarray(s.logp_source), np.asarray(s.logp_summary), np.asarray(s.search_scores),
-                         tuple(range(sep)), s.answer_index, answer.lower(), source)
-            for s, sep, answer in zip([*result.pairs, *coverage], seps, answers)
-        ]
+        evidence = self._evidence(w.source, w.selected, w.coverage, [*result.pairs, *coverage])
         judgement = self.calibration.judge(evidence)
         judged = [dataclasses.replace(s, p_supported=j.p_supported, verdict=j.verdict)
                   for s, j in zip([*result.pairs, *coverage], judgement.pairs)]
@@ -325,6 +318,23 @@ class Scorer:
                             if s.verdict == "unsupported")
         return dataclasses.replace(result, pairs=pairs, coverage=covered, verdict=judgement.verdict,
                                    p_consistent=judgement.p_consistent, unsupported=unsupported)
+
+    def evidence(self, trace: Trace) -> list[PairEvidence]:
+        """What the verdict mode read of each pair of a traced record (its selected pairs, then its coverage
+        pairs): the features' input, for conformance vectors and for looking inside a verdict."""
+        r = trace.result
+        return self._evidence(trace.source, trace.selected, trace.coverage, [*r.pairs, *r.coverage])
+
+    def _evidence(self, source: str, selected: Sequence[QAPair], coverage: Sequence[CoverageTarget],
+                  scores: Sequence[PairScore]) -> list[PairEvidence]:
+        """PairEvidence of `scores` (the selected pairs' then the coverage pairs'): a selected pair's answer text
+        is its answer tokens decoded, a coverage pair's the fact as the summary writes it; lower-cased."""
+        text = SourceText.of(source, self.codec.roundtrip(source))
+        seps = [p.sep_index for p in selected] + [c.sep_index for c in coverage]
+        answers = [self.codec.decode(p.tokens[p.answer_slice]) for p in selected] + [c.answer for c in coverage]
+        return [PairEvidence(np.asarray(s.logp_source), np.asarray(s.logp_summary), np.asarray(s.search_scores),
+                             tuple(range(sep)), s.answer_index, answer.lower(), text)
+                for s, sep, answer in zip(scores, seps, answers)]
 
     def _source_ids(self, source: str) -> list[Encoded]:
         """The source as the encoder reads it: its first `limit` tokens, or with source_windows every window."""

@@ -15,10 +15,12 @@ from typing import Any
 import onnxruntime as ort
 
 from .. import __version__
+from ..facts import find_facts
 from ..options import default_options
 from ..score import VARIANTS, mean_value
 from ..scorer import Scorer
 from ..search import SEARCHES
+from ..verdict import FEATURES
 
 FORMAT, FORMAT_VERSION = "quals-conformance", 1
 TOLERANCE = {"logprob": 1e-4, "quals": 1e-4}
@@ -134,7 +136,32 @@ def _run(scorer: Scorer, source: str, summary: str) -> dict[str, Any]:
             "quals": {v: mean_value(r.pairs, v) for v in VARIANTS},
         },
     }
+    if scorer.calibration is not None:
+        run["verdicts"] = _verdicts(scorer, w)
     return run
+
+
+def _verdicts(scorer: Scorer, w) -> dict[str, Any]:
+    """The verdict mode's steps for one record (docs/hosts.md, "Verdicts"): the summary's facts, the coverage
+    pairs (targets and teacher-forced log-probs), every pair's features, logit, probability and verdict, and the
+    record's verdict, p_consistent and unsupported facts."""
+    cal, r = scorer.calibration, w.result
+    scored = [*r.pairs, *r.coverage]
+    pairs = [{"features": {f: FEATURES[f](e) for f in cal.features}, "logit": cal.pair_logit(e),
+              "p_supported": s.p_supported, "verdict": s.verdict}
+             for e, s in zip(scorer.evidence(w) if scored else [], scored)]
+    return {
+        "facts": [{"start": f.start, "end": f.end, "kind": f.kind, "text": f.text} for f in find_facts(w.summary)]
+        if w.summary else [],
+        "coverage": [{"question": c.question, "answer": c.answer, "fact": [c.fact.start, c.fact.end],
+                      "tokens": list(c.tokens), "sep_index": c.sep_index, "answer_index": list(s.answer_index),
+                      "logp_source": _floats(s.logp_source), "logp_summary": _floats(s.logp_summary)}
+                     for c, s in zip(w.coverage, r.coverage)],
+        "pairs": pairs,
+        "verdict": r.verdict,
+        "p_consistent": r.p_consistent,
+        "unsupported": None if r.unsupported is None else [f.to_dict() for f in r.unsupported],
+    }
 
 
 def vectors(
@@ -155,6 +182,9 @@ def vectors(
         "bundle": {"name": name, "path": bundle_path, "digest": scorer.bundle.digest},
         "tolerance": dict(TOLERANCE),
         "tokenization": [{"text": t, "ids": codec.text_ids(t)} for t in TOKENIZATION_TEXTS],
+        # the verdict mode's calibration (the file beside the bundle) and its id; null: the bundle has none
+        "calibration": None if scorer.calibration is None else {**scorer.calibration.to_dict(),
+                                                                 "id": scorer.calibration.id},
         "cases": [],
     }
     decode_inputs = [codec.text_ids(t) for t in TOKENIZATION_TEXTS]
