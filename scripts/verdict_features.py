@@ -252,6 +252,34 @@ def main() -> None:
     for spec in a.focus:
         names, agg = FEATURE_SETS[spec.split(":")[0]], spec.split(":")[1]
         focus(data, cal, names, agg, spec)
+    if "synthetic" in data:
+        planted_coverage(data["synthetic"])
+
+
+def planted_coverage(recs: list[dict]) -> None:
+    """How many planted swaps of the synthetic check a pair asks about: the selected pairs alone, and with the
+    coverage pairs (quals.facts.covers: the answer shares a word with the planted text)."""
+    from quals.facts import Fact, covers, find_facts
+    from quals.train.synthetic import planted_span
+
+    inputs = {str(r["id"]): r for r in map(json.loads, open(ROOT / INPUTS["synthetic"], encoding="utf-8"))}
+    leads = {i.rsplit("-lead", 1)[0]: r["summary"] for i, r in inputs.items() if i.endswith("-lead")}
+    sel = both = n = 0
+    for r in recs:
+        if not r["id"].rsplit("-", 1)[0].endswith("-swap") and "-swap-" not in r["id"]:
+            continue
+        summary = inputs[r["id"]]["summary"]
+        a, b = planted_span(leads[r["id"].rsplit("-swap-", 1)[0]], summary)
+        # the planted text as a fact: the found facts it overlaps ("enderson" of Henderson -> "Henderson")
+        found = [f for f in find_facts(summary) if f.start < b and a < f.end]
+        a, b = min([a, *(f.start for f in found)]), max([b, *(f.end for f in found)])
+        fact = Fact(a, b, "name", summary[a:b])
+        n += 1
+        s_hit = any(covers(f["answer"], fact) for f in r["pair_features"] if not f["coverage"])
+        sel += s_hit
+        both += s_hit or any(covers(f["answer"], fact) for f in r["pair_features"] if f["coverage"])
+    print(f"== planted swaps asked about (synthetic, {n} swapped summaries): selected pairs {sel / n:.3f}, "
+          f"with coverage pairs {both / n:.3f}")
 
 
 def baseline(r: dict, term: str) -> float:

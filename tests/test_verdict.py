@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -224,3 +225,29 @@ def test_every_fact_is_checked_by_a_pair_and_the_quals_number_stays(calibrated):
     # lower case (Goyal21): a fact is still found without capitals
     low = on.score_one(SOURCE.lower(), "tom built a bridge in rome in 1990 for 4 million francs.")
     assert "4 million" in [c.answer for c in low.coverage]
+
+
+def test_coverage_pairs_without_verdicts_are_what_a_fit_reads(calibrated, bart_bundle):
+    """--coverage-pairs without a calibration gives the same coverage pairs and numbers as the verdict mode."""
+    plain = with_fixed_pairs(Scorer.load(bart_bundle, coverage_pairs=True))
+    judged = with_fixed_pairs(Scorer.load(calibrated))
+    summary = "Tom built a bridge in Rome in 1990 for 4 million francs."
+    a, b = plain.score_one(SOURCE, summary), judged.score_one(SOURCE, summary)
+    assert a.verdict is None and b.verdict is not None
+    strip = [dataclasses.replace(c, verdict=None, p_supported=None) for c in b.coverage]
+    assert list(a.coverage) == strip and a.coverage
+    assert plain.signature() == Scorer.load(bart_bundle).signature()  # it changes no number
+
+
+def test_a_long_sentence_gets_a_coverage_question_from_the_words_around_the_fact(bart_bundle):
+    from quals.coverage import coverage_targets
+
+    codec = Scorer.load(bart_bundle).codec
+    words = " ".join(f"word{i}" for i in range(20))
+    summary = f"{words} met Anna Smith in Oslo {words}."
+    targets = coverage_targets(summary, [], codec, 3)
+    assert [t.answer for t in targets] == ["Anna Smith", "Oslo"]
+    q = targets[0].question
+    # 12 words on each side of "Anna Smith": word9 .. word19 and "met" before it, "in Oslo word0 .. word9" after
+    assert q == " ".join(["Word9", *(f"word{i}" for i in range(10, 20)), "met what in Oslo",
+                          *(f"word{i}" for i in range(10))]) + "?"

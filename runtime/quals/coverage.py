@@ -21,6 +21,8 @@ from .text import TextCodec
 
 CLOZE_KIND = {"name": "name", "number": "quantity", "date": "date"}  # facts' kinds -> cloze's
 SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
+WORDS = re.compile(r"\S+")
+CLIP_WORDS = 12  # words kept on each side of a fact whose sentence makes a question of more than 30 words
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,19 @@ def sentence_of(text: str, start: int, end: int) -> tuple[int, int]:
     return lo, m.end() if m else len(text)
 
 
+def clip_around(text: str, start: int, end: int, lo: int, hi: int, words: int = CLIP_WORDS) -> tuple[int, int]:
+    """[lo, hi) narrowed to at most `words` whitespace-separated words before [start, end) and `words` after it."""
+    before = list(WORDS.finditer(text, lo, start))
+    after = list(WORDS.finditer(text, end, hi))
+    return (before[-words].start() if len(before) > words else lo,
+            after[words - 1].end() if len(after) > words else hi)
+
+
 def coverage_targets(summary: str, answers: Iterable[str], codec: TextCodec, sep_id: int) -> list[CoverageTarget]:
     """A cloze pair for each fact of `summary` that none of `answers` covers (facts.covers), in the summary's
-    order; a fact whose sentence makes no question of 4 to 30 words gets none."""
+    order. The question is made from the fact's sentence, or where that makes more than 30 words from the
+    CLIP_WORDS words on each side of the fact; a fact that still makes no question of 4 to 30 words (a sentence
+    of two words) gets none."""
     answers = list(answers)
     out = []
     for fact in find_facts(summary):
@@ -53,6 +65,9 @@ def coverage_targets(summary: str, answers: Iterable[str], codec: TextCodec, sep
             continue
         lo, hi = sentence_of(summary, fact.start, fact.end)
         question = cloze_question(summary[lo:hi], fact.start - lo, fact.end - lo, CLOZE_KIND[fact.kind])
+        if question is None:  # a sentence too long for one question: the words around the fact
+            lo, hi = clip_around(summary, fact.start, fact.end, lo, hi)
+            question = cloze_question(summary[lo:hi], fact.start - lo, fact.end - lo, CLOZE_KIND[fact.kind])
         if question is None:
             continue
         tokens = codec.qa_target(question, fact.text, sep_id)

@@ -32,6 +32,9 @@ class QualsOptions:
     # Beyond the paper: per-pair and summary verdicts from the calibration beside the bundle (quals.verdict);
     # off, or without a calibration, the verdict fields are null. Changes no QUALS number.
     verdicts: bool = True
+    # the verdict mode's coverage pairs (quals.coverage) even without verdicts: what a calibration is fitted on
+    # (quals.train.calibrate). With verdicts they are always there. Changes no QUALS number.
+    coverage_pairs: bool = False
 
     def __post_init__(self):
         if self.variant not in VARIANTS:

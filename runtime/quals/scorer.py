@@ -262,7 +262,7 @@ class Scorer:
         w.logp_summary = self.engine.teacher_forced(
             enc, [p.tokens for p in w.selected], max_rows=self.options.rescore_rows
         )
-        if self.calibration is not None:
+        if self.calibration is not None or self.options.coverage_pairs:
             w.coverage = coverage_targets(w.summary, [p.answer for p in w.selected], self.codec,
                                           self.manifest.separator.id)
             if w.coverage:  # calls of their own: the selected pairs' calls stay as they were
@@ -291,7 +291,9 @@ class Scorer:
                 coverage = [self._coverage_score(c, lp_src, lp_summ)
                             for c, lp_src, lp_summ in zip(w.coverage, best_windows(per_window),
                                                           w.coverage_logp_summary)]
-            w.result = self._judged(w, self._result(w, tuple(scored)), coverage)
+            result = self._result(w, tuple(scored))
+            w.result = self._judged(w, result, coverage) if self.calibration is not None else \
+                dataclasses.replace(result, coverage=tuple(coverage))
 
     def _coverage_score(self, c: CoverageTarget, logp_source: np.ndarray, logp_summary: np.ndarray) -> PairScore:
         """A coverage pair as a PairScore: no search wrote it, so its summary side is the teacher-forced one

@@ -43,6 +43,7 @@ FIELDS: dict[str, Part] = {
     "source_windows": lambda o, _limit: "win:half" if o.source_windows else None,
 }
 NOT_SIGNED = {
+    "coverage_pairs": "adds the coverage pairs to a record's details; changes no QUALS number and no pair's",
     "verdicts": "changes no QUALS number; the verdict fields are signed by the calibration's own part, cal:ID, "
                 "written when they are computed",
     "search": "a container: its fields are signed one by one",

@@ -49,6 +49,9 @@ verdicts = click.option("--verdicts/--no-verdicts", default=None,
                         help="Verdict fields (verdict, p_consistent, unsupported; per pair with --details) from the "
                              "calibration beside the bundle (default: on when the bundle has one; docs/verdicts.md). "
                              "They change no QUALS number; the signature names the calibration (cal:ID).")
+coverage_pairs = click.option("--coverage-pairs", is_flag=True, default=None,
+                              help="Add the verdict mode's coverage pairs to --details even without verdicts (what "
+                                   "python -m quals.train.calibrate fits on). Changes no QUALS number.")
 progress = click.option("--progress/--no-progress", default=True, help="Progress bar on stderr (only on a terminal).")
 overwrite = click.option("--overwrite", is_flag=True, help="Replace the files of an existing output.")
 input_format = click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,

@@ -42,13 +42,14 @@ from .records import read_input_numbered, run_on
 @o.max_source_tokens
 @o.source_windows
 @o.verdicts
+@o.coverage_pairs
 @o.search
 @o.engine
 @o.progress
 @click.option("--signature", "show_signature", is_flag=True, help="Print the reproducibility signature on stderr.")
 def score(model, input_, output, fmt, out_fmt, source_text, summary_text, details, drop_text, resume, batch_size,
           provider, allow_cpu_fallback, threads, variant, max_pairs, max_source_tokens, source_windows, verdicts,
-          progress, show_signature, engine, **search_kw):
+          coverage_pairs, progress, show_signature, engine, **search_kw):
     """Score summaries against their sources: one output record per input record, in order.
 
     Input records carry `source` and `summary`; other fields (ids) are passed through. Each output record
@@ -79,6 +80,7 @@ def score(model, input_, output, fmt, out_fmt, source_text, summary_text, detail
             raise click.UsageError(str(exc)) from exc
     overrides = dict(variant=variant, max_pairs=max_pairs, max_source_tokens=max_source_tokens,
                      source_windows=source_windows, verdicts=verdicts,
+                     coverage_pairs=coverage_pairs,
                      **o.search_overrides(search_kw))
     tally = Tally.of(done)
     todo = records[len(done):]

@@ -4,8 +4,8 @@
     (make calibrate)
 
 1. The calibration set (`quals.train.calibration_set`: summaries of the held-out pool articles, right and
-   wrong, never a development benchmark) is scored with the bundle (`quals score --details --no-verdicts`,
-   resumable: a killed fit continues where it stopped).
+   wrong, never a development benchmark) is scored with the bundle (`quals score --details --no-verdicts
+   --coverage-pairs`, resumable: a killed fit continues where it stopped).
 2. Every selected pair and every coverage pair (quals.coverage) gets the features of quals.verdict and a
    label: unsupported when its answer or its question holds a word of the planted replacement of a swapped
    summary, or belongs to a summary of another article; supported otherwise.
@@ -227,12 +227,13 @@ def report(y: np.ndarray, p: np.ndarray, lo: float, hi: float) -> dict:
 
 # -- command --------------------------------------------------------------------------------------------
 def score_set(model: Path, inputs: Path, out: Path, workers: int, threads: int) -> None:
-    """`quals score --details --no-verdicts` of the calibration set, resumable."""
+    """`quals score --details --no-verdicts --coverage-pairs` of the calibration set, resumable (no verdicts: the
+    bundle's current calibration may be another bundle's, which the scorer refuses)."""
     if out.is_file() and sum(1 for _ in out.open(encoding="utf-8")) == sum(1 for _ in inputs.open(encoding="utf-8")):
         return
     cmd = [sys.executable, "-m", "quals", "score", "--model", str(model), "--input", str(inputs), "--output",
-           str(out), "--details", "--drop-text", "--no-verdicts", "--workers", str(workers), "--threads",
-           str(threads), "--resume"]
+           str(out), "--details", "--drop-text", "--no-verdicts", "--coverage-pairs", "--workers", str(workers),
+           "--threads", str(threads), "--resume"]
     print("scoring the calibration set:", " ".join(cmd), file=sys.stderr)
     subprocess.run(cmd, check=True)
 
