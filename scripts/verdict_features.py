@@ -215,9 +215,12 @@ def main() -> None:
     ap.add_argument("--sets", default=",".join(INPUTS))
     ap.add_argument("--focus", action="append", default=[], help="FEATURE_SET:AGGREGATE, repeatable")
     ap.add_argument("--no-coverage", action="store_true", help="leave the coverage pairs out")
+    ap.add_argument("--kinds", default=None, help="calibration-set kinds to fit on (comma-separated; default all)")
     a = ap.parse_args()
     feats = Features(a.model, coverage=not a.no_coverage)
     data = {n: load(a.dir, n, feats) for n in a.sets.split(",") if (a.dir / f"{n}.details.jsonl").is_file()}
+    if a.kinds:
+        data["calibration-set"] = [r for r in data["calibration-set"] if r["kind"] in a.kinds.split(",")]
     cal = data["calibration-set"]
     x_all = {}
     print("== single features, pair level (calibration set; AUC of the feature for supported vs unsupported)")

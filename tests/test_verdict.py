@@ -251,3 +251,10 @@ def test_a_long_sentence_gets_a_coverage_question_from_the_words_around_the_fact
     # 12 words on each side of "Anna Smith": word9 .. word19 and "met" before it, "in Oslo word0 .. word9" after
     assert q == " ".join(["Word9", *(f"word{i}" for i in range(10, 20)), "met what in Oslo",
                           *(f"word{i}" for i in range(10))]) + "?"
+    # a sentence too short for a question borrows the sentence before it (the first one: the one after it)
+    targets = coverage_targets("The minister visited the islands on Friday. Caledonia.", [], codec, 3)
+    assert [(t.question, t.answer) for t in targets] == [
+        ("The minister visited the islands on when?", "Friday"),
+        ("The minister visited the islands on Friday. what?", "Caledonia")]
+    targets = coverage_targets("Caledonia. The minister visited the islands.", [], codec, 3)
+    assert [(t.question, t.answer) for t in targets] == [("What. The minister visited the islands?", "Caledonia")]

@@ -55,9 +55,10 @@ def clip_around(text: str, start: int, end: int, lo: int, hi: int, words: int = 
 
 def coverage_targets(summary: str, answers: Iterable[str], codec: TextCodec, sep_id: int) -> list[CoverageTarget]:
     """A cloze pair for each fact of `summary` that none of `answers` covers (facts.covers), in the summary's
-    order. The question is made from the fact's sentence, or where that makes more than 30 words from the
-    CLIP_WORDS words on each side of the fact; a fact that still makes no question of 4 to 30 words (a sentence
-    of two words) gets none."""
+    order. The question is made from the fact's sentence; where that makes more than 30 words, from the
+    CLIP_WORDS words on each side of the fact; where it makes fewer than 4 (a sentence of 4 words or fewer),
+    from it and the sentence before it (the first sentence: after it). A fact that still makes no question of
+    4 to 30 words gets none."""
     answers = list(answers)
     out = []
     for fact in find_facts(summary):
@@ -65,8 +66,11 @@ def coverage_targets(summary: str, answers: Iterable[str], codec: TextCodec, sep
             continue
         lo, hi = sentence_of(summary, fact.start, fact.end)
         question = cloze_question(summary[lo:hi], fact.start - lo, fact.end - lo, CLOZE_KIND[fact.kind])
-        if question is None:  # a sentence too long for one question: the words around the fact
+        if question is None and len(summary[lo:hi].split()) > 4:  # too long: the words around the fact
             lo, hi = clip_around(summary, fact.start, fact.end, lo, hi)
+            question = cloze_question(summary[lo:hi], fact.start - lo, fact.end - lo, CLOZE_KIND[fact.kind])
+        elif question is None:  # too short ("New Caledonia."): with the sentence before it, else after it
+            lo, hi = (sentence_of(summary, lo - 1, lo - 1)[0], hi) if lo > 0 else (lo, sentence_of(summary, hi, hi)[1])
             question = cloze_question(summary[lo:hi], fact.start - lo, fact.end - lo, CLOZE_KIND[fact.kind])
         if question is None:
             continue
