@@ -63,6 +63,9 @@ def test_features_read_the_right_tokens():
     # the tokenizer's view of the source counts too (an uncased WordPiece drops the accent)
     assert FEATURES["answer_in_source"](evidence([0] * 6, [0] * 6, answer="sao", source="São Paulo",
                                                   view="sao paulo")) == 1.0
+    # punctuation at the answer's ends is not part of the fact ("built it." is written "built it," there)
+    assert FEATURES["answer_in_source"](evidence([0] * 6, [0] * 6, answer="built it.", source="Anna built it, then")) == 1
+    assert FEATURES["answer_in_source"](evidence([0] * 6, [0] * 6, answer="...", source="Anna ...")) == 0.0
     assert FEATURES["answer_words_in_source"](evidence([0] * 6, [0] * 6, answer="anna smith")) == 0.5
     assert FEATURES["answer_words_in_source"](evidence([0] * 6, [0] * 6, answer="?")) == 1.0
     no_answer = PairEvidence(np.zeros(3), np.ones(3), np.ones(3), (0,), (), "", SourceText.of("x", "x"))

@@ -91,8 +91,18 @@ def _mean_at(values: np.ndarray, index: Sequence[int]) -> float:
     return float(values[list(index)].mean()) if len(index) else 0.0
 
 
+def edge_trimmed(text: str) -> str:
+    """`text` without the characters at either end that are neither letters (L*) nor decimal digits (Nd): an
+    answer's closing period or quote is not part of the fact ("third time." is written "third time," there)."""
+    chars = [unicodedata.category(c)[0] == "L" or unicodedata.category(c) == "Nd" for c in text]
+    if not any(chars):
+        return ""
+    first, last = chars.index(True), len(chars) - 1 - chars[::-1].index(True)
+    return text[first:last + 1]
+
+
 def _answer_in_source(e: PairEvidence) -> float:
-    a = e.answer.strip()
+    a = edge_trimmed(e.answer)
     return float(bool(a) and (a in e.source.raw or a in e.source.view))
 
 
@@ -112,7 +122,8 @@ FEATURES: dict[str, Callable[[PairEvidence], float]] = {
     # the paper variant's term: against the search's scores
     "paper_term": lambda e: float(e.logp_source.mean() - e.search_scores.mean()),
     "question_diff": lambda e: _mean_at(e.logp_source - e.logp_summary, e.question_index),
-    # is the answer written in the source at all (lower-cased substring, as the span test reads the summary)
+    # is the answer written in the source at all (lower-cased substring, as the span test reads the summary;
+    # punctuation at its ends left out)
     "answer_in_source": _answer_in_source,
     # the share of the answer's words that the source has
     "answer_words_in_source": _answer_words_in_source,
