@@ -64,7 +64,8 @@ def test_features_read_the_right_tokens():
     assert FEATURES["answer_in_source"](evidence([0] * 6, [0] * 6, answer="sao", source="São Paulo",
                                                   view="sao paulo")) == 1.0
     # punctuation at the answer's ends is not part of the fact ("built it." is written "built it," there)
-    assert FEATURES["answer_in_source"](evidence([0] * 6, [0] * 6, answer="built it.", source="Anna built it, then")) == 1
+    trailing = evidence([0] * 6, [0] * 6, answer="built it.", source="Anna built it, then")
+    assert FEATURES["answer_in_source"](trailing) == 1.0
     assert FEATURES["answer_in_source"](evidence([0] * 6, [0] * 6, answer="...", source="Anna ...")) == 0.0
     assert FEATURES["answer_words_in_source"](evidence([0] * 6, [0] * 6, answer="anna smith")) == 0.5
     assert FEATURES["answer_words_in_source"](evidence([0] * 6, [0] * 6, answer="?")) == 1.0
