@@ -202,6 +202,13 @@ def test_the_explain_page_marks_only_unsupported_and_uncertain_facts(calibrated)
     assert marked == ["Tom", "Rome"]  # 1990 is supported: not marked
     page = render_html(from_result(on.score_one(SOURCE, SUMMARIES[0]), SOURCE, SUMMARIES[0], on))
     assert re.findall(r"<mark [^>]*>([^<]*)</mark>", page) == []
+    # a fact only a coverage pair asks about is marked too, and its pair is on the page
+    summary = "Tom built a bridge in Rome in 1990 for 4 million francs."
+    e = from_result(on.score_one(SOURCE, summary), SOURCE, summary, on)
+    assert [c.answer for c in e.coverage] == ["4 million"] and e.coverage[0].rank == len(e.pairs)
+    page = render_html(e)
+    assert re.findall(r"<mark [^>]*>([^<]*)</mark>", page) == ["Tom", "Rome", "4 million"]
+    assert "(coverage)" in page and "for how much francs?" in page
     off = with_fixed_pairs(Scorer.load(calibrated, verdicts=False))
     page = render_html(from_result(off.score_one(SOURCE, SUMMARIES[1]), SOURCE, SUMMARIES[1], off))
     assert "has no calibration" in page and "unsupported fact" not in page

@@ -68,6 +68,7 @@ class Explanation:
     pairs: tuple[PairView, ...]  # sorted by value, lowest (most lowering) first
     verdict: str | None = None  # consistent / uncertain / inconsistent (the verdict mode; None without it)
     p_consistent: float | None = None
+    coverage: tuple[PairView, ...] = ()  # the verdict mode's coverage pairs, numbered after the pairs
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -92,9 +93,8 @@ def explanation(result: Result, source: str, summary: str, manifest: Manifest, t
     """The explanation of one scored record from what it needs of the bundle (the separator, EOS and the
     tokenizer that labels the tokens): a process without ONNX sessions (the service) builds it too."""
     sep, eos = manifest.separator.id, manifest.tokens.eos
-    tok = tokenizer
-    pairs = []
-    for p in sorted(result.pairs, key=lambda p: p.value):
+
+    def view(rank: int, p) -> PairView:
         role, views = "question", []
         for t, ls, lx, ss in zip(p.tokens, p.logp_summary, p.logp_source, p.search_scores):
             if t == sep:
@@ -103,13 +103,16 @@ def explanation(result: Result, source: str, summary: str, manifest: Manifest, t
                 role_t = "eos"
             else:
                 role_t = role
-            views.append(TokenView(int(t), token_label(tok.decode([t], skip_special_tokens=False), role_t), role_t,
-                                   float(ls), float(lx), float(ss)))
-        pairs.append(PairView(len(pairs), p.question, p.answer, float(p.value), float(p.s_x), float(p.s_y),
-                              answer_span(p.answer, summary), tuple(views), p.verdict, p.p_supported))
+            views.append(TokenView(int(t), token_label(tokenizer.decode([t], skip_special_tokens=False), role_t),
+                                   role_t, float(ls), float(lx), float(ss)))
+        return PairView(rank, p.question, p.answer, float(p.value), float(p.s_x), float(p.s_y),
+                        answer_span(p.answer, summary), tuple(views), p.verdict, p.p_supported)
+
+    pairs = [view(i, p) for i, p in enumerate(sorted(result.pairs, key=lambda p: p.value))]
+    coverage = [view(len(pairs) + i, p) for i, p in enumerate(result.coverage)]
     return Explanation(source, summary, result.quals, result.status, result.error, result.variant, result.n_pairs,
                        result.source_truncated, result.summary_truncated, signature, tuple(pairs), result.verdict,
-                       result.p_consistent)
+                       result.p_consistent, tuple(coverage))
 
 
 def explain(scorer: Scorer, source: str, summary: str) -> Explanation:
@@ -216,10 +219,12 @@ def render_html(e: Explanation, *, title: str | None = None, index_href: str | N
     title = title or "QUALS explanation"
     data = json.dumps(e.to_dict(), ensure_ascii=False, allow_nan=False).replace("<", "\\u003c")
     verdicts = e.verdict is not None
+    everything = (*e.pairs, *e.coverage)
     rows = "".join(
-        f"<tr><td>{p.rank + 1}</td><td>{html.escape(p.question)}</td><td>{html.escape(p.answer)}</td>"
+        f"<tr><td>{p.rank + 1}{' (coverage)' if p in e.coverage else ''}</td><td>{html.escape(p.question)}</td>"
+        f"<td>{html.escape(p.answer)}</td>"
         + (f"<td>{html.escape(p.verdict or 'none')} ({_fmt(p.p_supported, 2)})</td>" if verdicts else "")
-        + f"<td>{_fmt(p.s_x)}</td><td>{_fmt(p.s_y)}</td><td><b>{_fmt(p.value)}</b></td></tr>" for p in e.pairs)
+        + f"<td>{_fmt(p.s_x)}</td><td>{_fmt(p.s_y)}</td><td><b>{_fmt(p.value)}</b></td></tr>" for p in everything)
     verdict_head = "<th>verdict (p supported)</th>" if verdicts else ""
     if verdicts:
         headline = (f'<div><span class="score verdict-{html.escape(e.verdict)}">{html.escape(e.verdict)}</span> '
@@ -227,16 +232,18 @@ def render_html(e: Explanation, *, title: str | None = None, index_href: str | N
                     "the signature (cal:)</span></div>")
         legend = (f'<p class="legend muted">Marked: <span style="background:{VERDICT_MARK["unsupported"]}"></span>'
                   f'unsupported fact <span style="background:{VERDICT_MARK["uncertain"]}"></span>uncertain; a '
-                  "supported fact is not marked. Each fact is the answer of a pair below.</p>")
+                  "supported fact is not marked. Each fact is the answer of a pair below; a coverage pair asks about a "
+                  "name, number or date that no generated pair asked about (it is judged, not part of QUALS).</p>")
     else:
         headline = ""
         legend = ('<p class="muted">Answer spans are marked by how much their pair lowered the score (redder = '
                   "lower): this bundle has no calibration, so a mark says what the score was made of, not that the "
                   "fact is wrong.</p>")
     charts = "".join(
-        f'<div class="pair"><b>Pair {p.rank + 1}</b>: {html.escape(p.question)} &rarr; '
+        f'<div class="pair"><b>Pair {p.rank + 1}</b>{" (coverage)" if p in e.coverage else ""}: '
+        f"{html.escape(p.question)} &rarr; "
         f"<b>{html.escape(p.answer)}</b> <span class=\"muted\">value {_fmt(p.value)} = S_x {_fmt(p.s_x)} - S_y "
-        f"{_fmt(p.s_y)}</span>{_chart(p)}</div>" for p in e.pairs)
+        f"{_fmt(p.s_y)}</span>{_chart(p)}</div>" for p in everything)
     notes = []
     if e.source_truncated:
         notes.append("the source was cut to the bundle's limit: text past the cut was not scored")
@@ -255,7 +262,7 @@ def render_html(e: Explanation, *, title: str | None = None, index_href: str | N
 {e.n_pairs} pair(s), variant {html.escape(e.variant)}; the score is the mean of the pairs' values (higher = more
 consistent)</span></div>
 {''.join(f'<p class="bad">{html.escape(n)}</p>' for n in notes)}
-<h2>Summary</h2><div class="box" id="summary">{_highlighted(e.summary, e.pairs, verdicts)}</div>
+<h2>Summary</h2><div class="box" id="summary">{_highlighted(e.summary, everything, verdicts)}</div>
 {legend}
 <h2>Pairs, the most lowering first</h2>
 <table><tr><th>#</th><th>question</th><th>answer</th>{verdict_head}<th>S_x (source)</th><th>S_y (summary)</th>
@@ -301,10 +308,11 @@ def render_png(e: Explanation, path: str | Path) -> Path:
         from matplotlib.patches import Patch
     except ImportError as exc:
         raise ImportError("--png needs matplotlib: pip install 'quals[explain]'") from exc
-    n = max(1, len(e.pairs))
+    shown = (*e.pairs, *e.coverage)
+    n = max(1, len(shown))
     height = 2.6 * n + TITLE_BAND_IN
     fig, axes = plt.subplots(n, 1, figsize=(12, height), squeeze=False)
-    for ax, p in zip(axes[:, 0], e.pairs or ()):
+    for ax, p in zip(axes[:, 0], shown):
         xs = range(len(p.tokens))
         for x, t in zip(xs, p.tokens):
             ax.axvspan(x - 0.5, x + 0.5, color=SHADE[t.role], zorder=0, linewidth=0)
@@ -316,10 +324,10 @@ def render_png(e: Explanation, path: str | Path) -> Path:
             label.set_fontweight("bold" if t.role == "answer" else "normal")
         ax.set_xlim(-0.5, len(p.tokens) - 0.5)
         ax.set_ylim(0, 1)
-        verdict = f", {p.verdict}" if p.verdict else ""
+        verdict = (f", {p.verdict}" if p.verdict else "") + (", coverage pair" if p in e.coverage else "")
         ax.set_title(f"{p.rank + 1}. {p.question} \u2192 {p.answer}   (value {p.value:.3f}{verdict})", fontsize=9,
                      loc="left")
-    if not e.pairs:
+    if not shown:
         axes[0, 0].text(0.5, 0.5, f"no QA pair ({e.status})", ha="center")
     headline = f"QUALS {_fmt(e.quals)}" + (f", {e.verdict}" if e.verdict else "")
     fig.suptitle(headline, fontsize=11, x=0.01, ha="left", y=1 - 0.25 / height)
