@@ -207,6 +207,9 @@ def test_info_probes_and_metrics(client):
     assert info["limits"]["max_records"] == 16 and info["limits"]["max_source_tokens"] == 510
     assert info["workers"]["ready"] and info["workers"]["processes"][0]["peak_rss_bytes"] > 10_000_000
     assert info["bundle"]["card"] and "QA" in info["bundle"]["card"]
+    # the shipped calibration, named as the signature names it
+    assert f"cal:{info['calibration']['id'][:12]}" in info["signature"]
+    assert 0 <= info["calibration"]["inconsistent_below"] <= info["calibration"]["consistent_from"] <= 1
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json()["status"] == "ready"
     client.post("/v1/score", json={"records": [records()[0]]})

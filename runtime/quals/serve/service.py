@@ -64,6 +64,12 @@ class Service:
         # The limit resolved (the bundle's unless given): the workers and the signature say the same.
         self.options: QualsOptions = dataclasses.replace(scorer.options, max_source_tokens=scorer.source_limit)
         self.signatures = {v: scorer.signature(v) for v in VARIANTS}
+        cal = scorer.calibration
+        # the verdict mode's calibration, as /v1/info shows it (None: no verdicts)
+        self.calibration = None if cal is None else {
+            "id": cal.id, "features": list(cal.features), "aggregate": cal.aggregate,
+            "consistent_from": cal.summary_thresholds[1], "inconsistent_below": cal.summary_thresholds[0],
+            "cross_validated": cal.provenance.get("cross_validated")}
         self.provider = scorer.engine.provider
         self.metrics = Metrics()
         path, workers = self.bundle.path, config.workers
@@ -136,4 +142,5 @@ class Service:
                         "ready": self.dispatcher.ready, "restarts": self.dispatcher.restarts,
                         "processes": workers},
             "provider": self.provider,
+            "calibration": self.calibration,
         }
