@@ -44,9 +44,10 @@ def main() -> None:
             results = scorer.score(sources, summaries)
             times[name] = (time.perf_counter() - t0) / len(recs)
             totals[name] += times[name]
-        n_cov = sum(len(r.coverage) for r in results) if name == "verdicts" else None
+            if name == "verdicts":
+                n_cov = sum(len(r.coverage) for r in results)
         print(f"round {k + 1}: verdicts {times['verdicts']:.3f} s/summary, paper only {times['paper only']:.3f}, "
-              f"ratio {times['verdicts'] / times['paper only']:.3f}" + (f" ({n_cov} coverage pairs)" if n_cov else ""))
+              f"ratio {times['verdicts'] / times['paper only']:.3f} ({n_cov} coverage pairs)")
     print(f"all rounds: verdicts {totals['verdicts'] / a.rounds:.3f} s/summary, paper only "
           f"{totals['paper only'] / a.rounds:.3f}, ratio {totals['verdicts'] / totals['paper only']:.3f}")
 
