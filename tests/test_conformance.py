@@ -99,6 +99,7 @@ def test_vectors_of_a_calibrated_bundle_carry_every_verdict_step(bart_bundle, tm
 
     import numpy as np
     from quals.bundle import load_bundle
+    from quals.facts import common_words
     from quals.verdict import AGGREGATES, Calibration, write_calibration
 
     b = tmp_path / "b"
@@ -106,7 +107,7 @@ def test_vectors_of_a_calibrated_bundle_carry_every_verdict_step(bart_bundle, tm
     cal = Calibration(bundle=load_bundle(b).digest, features=("answer_diff", "question_diff", "answer_in_source"),
                       center=(-1.0, 0.0, 0.5), scale=(2.0, 1.0, 0.5), pair_weights=(1.0, 0.5, 2.0), pair_bias=0.1,
                       pair_thresholds=(0.4, 0.6), aggregate="softmin", summary_weights=(1.2,), summary_bias=0.3,
-                      summary_thresholds=(0.45, 0.55))
+                      summary_thresholds=(0.45, 0.55), common_words=common_words())
     write_calibration(cal, b)
     doc = vectors(Scorer.load(b, threads=1), name="cal", bundle_path=str(b))
     assert doc["calibration"]["id"] == Scorer.load(b).calibration.id

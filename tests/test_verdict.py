@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from quals import Scorer
 from quals.bundle import load_bundle
+from quals.facts import common_words
 from quals.search import Hypothesis
 from quals.verdict import (
     CALIBRATION_NAME,
@@ -38,7 +39,8 @@ def evidence(src, summ, *, q=2, answer="anna", source="Anna built it.", view=Non
 def calibration(bundle="b" * 64, **kw) -> Calibration:
     d = dict(bundle=bundle, features=("answer_diff", "answer_in_source"), center=(-1.0, 0.5), scale=(2.0, 0.5),
              pair_weights=(1.0, 2.0), pair_bias=0.25, pair_thresholds=(0.3, 0.7), aggregate="min+mean",
-             summary_weights=(1.5, 0.5), summary_bias=-0.5, summary_thresholds=(0.4, 0.6))
+             summary_weights=(1.5, 0.5), summary_bias=-0.5, summary_thresholds=(0.4, 0.6),
+             common_words=common_words())
     d.update(kw)
     return Calibration(**d)
 
@@ -115,6 +117,8 @@ def test_a_calibration_file_round_trips_and_bad_ones_are_refused(tmp_path):
         calibration(summary_weights=(1.0,))
     with pytest.raises(CalibrationError, match="aggregate"):
         calibration(aggregate="max")
+    with pytest.raises(CalibrationError, match="common_words"):
+        calibration(common_words=frozenset())
 
 
 @pytest.fixture
@@ -269,3 +273,15 @@ def test_a_long_sentence_gets_a_coverage_question_from_the_words_around_the_fact
         ("The minister visited the islands on Friday. what?", "Caledonia")]
     targets = coverage_targets("Caledonia. The minister visited the islands.", [], codec, 3)
     assert [(t.question, t.answer) for t in targets] == [("What. The minister visited the islands?", "Caledonia")]
+
+
+def test_the_calibrations_word_list_decides_the_facts_of_lower_case_text(bart_bundle):
+    """Without capitals a name is a word the list lacks: the calibration's list, which its id names, decides."""
+    from quals.coverage import coverage_targets
+
+    codec = Scorer.load(bart_bundle).codec
+    summary = "tom met the minister in oslo on friday."
+    default = coverage_targets(summary, [], codec, 3)
+    assert [t.answer for t in default] == ["tom", "oslo", "friday"]
+    knows_oslo = coverage_targets(summary, [], codec, 3, common_words() | {"oslo"})
+    assert [t.answer for t in knows_oslo] == ["tom", "friday"]

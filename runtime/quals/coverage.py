@@ -53,15 +53,16 @@ def clip_around(text: str, start: int, end: int, lo: int, hi: int, words: int = 
             after[words - 1].end() if len(after) > words else hi)
 
 
-def coverage_targets(summary: str, answers: Iterable[str], codec: TextCodec, sep_id: int) -> list[CoverageTarget]:
+def coverage_targets(summary: str, answers: Iterable[str], codec: TextCodec, sep_id: int,
+                     common: frozenset[str] | None = None) -> list[CoverageTarget]:
     """A cloze pair for each fact of `summary` that none of `answers` covers (facts.covers), in the summary's
     order. The question is made from the fact's sentence; where that makes more than 30 words, from the
     CLIP_WORDS words on each side of the fact; where it makes fewer than 4 (a sentence of 4 words or fewer),
     from it and the sentence before it (the first sentence: after it). A fact that still makes no question of
-    4 to 30 words gets none."""
+    4 to 30 words gets none. `common`: the word list of facts.find_facts (the calibration's)."""
     answers = list(answers)
     out = []
-    for fact in find_facts(summary):
+    for fact in find_facts(summary, common):
         if any(covers(a, fact) for a in answers):
             continue
         lo, hi = sentence_of(summary, fact.start, fact.end)

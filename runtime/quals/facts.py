@@ -80,8 +80,10 @@ def has_capitals(text: str) -> bool:
     return any(c.isupper() for c in letters) and not all(c.isupper() for c in letters)
 
 
-def find_facts(text: str) -> list[Fact]:
-    """The names, numbers and dates of `text`, in order, never overlapping."""
+def find_facts(text: str, common: frozenset[str] | None = None) -> list[Fact]:
+    """The names, numbers and dates of `text`, in order, never overlapping. `common`: the word list that tells
+    names from words in text without capitals (default: the shipped one, `common_words()`; the verdict mode
+    passes its calibration's copy, so that the file names every input of a verdict)."""
     spans: list[tuple[int, int, str]] = []
 
     def free(s: int, e: int) -> bool:
@@ -96,14 +98,13 @@ def find_facts(text: str) -> list[Fact]:
             e -= 1
         if e > s and free(s, e):
             spans.append((s, e, "number"))
-    for s, e in _names(text):
+    for s, e in _names(text, common_words() if common is None else common):
         if free(s, e):
             spans.append((s, e, "name"))
     return [Fact(s, e, kind, text[s:e]) for s, e, kind in sorted(spans)]
 
 
-def _names(text: str) -> list[tuple[int, int]]:
-    common = common_words()
+def _names(text: str, common: frozenset[str]) -> list[tuple[int, int]]:
     cased = has_capitals(text)
     out: list[tuple[int, int]] = []
     run: list[tuple[int, int]] = []  # name words of the current run

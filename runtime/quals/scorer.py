@@ -263,8 +263,9 @@ class Scorer:
             enc, [p.tokens for p in w.selected], max_rows=self.options.rescore_rows
         )
         if self.calibration is not None or self.options.coverage_pairs:
+            common = self.calibration.common_words if self.calibration is not None else None
             w.coverage = coverage_targets(w.summary, [p.answer for p in w.selected], self.codec,
-                                          self.manifest.separator.id)
+                                          self.manifest.separator.id, common)
             if w.coverage:  # calls of their own: the selected pairs' calls stay as they were
                 w.coverage_logp_summary = self.engine.teacher_forced(
                     enc, [c.tokens for c in w.coverage], max_rows=self.options.rescore_rows)

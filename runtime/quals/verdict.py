@@ -175,6 +175,9 @@ class Calibration:
     summary_weights: tuple[float, ...]
     summary_bias: float
     summary_thresholds: tuple[float, float]  # (inconsistent below, consistent from), on p_consistent
+    # the word list that tells names from words in text without capitals (quals.facts): the coverage pairs
+    # depend on it, so the file carries it and its id names it (a host reads it here, not from Python's package)
+    common_words: frozenset[str] = frozenset()
     provenance: dict[str, Any] = field(default_factory=dict)
     id: str = ""
 
@@ -191,6 +194,8 @@ class Calibration:
         if len(self.summary_weights) != len(AGGREGATES[self.aggregate](np.zeros(1))):
             raise CalibrationError(f"calibration: the {self.aggregate} aggregate needs "
                                    f"{len(AGGREGATES[self.aggregate](np.zeros(1)))} summary weight(s)")
+        if not self.common_words:
+            raise CalibrationError("calibration: facts.common_words is empty (the word list of quals.facts)")
         for lo, hi in (self.pair_thresholds, self.summary_thresholds):
             if not 0.0 <= lo <= hi <= 1.0:
                 raise CalibrationError("calibration: thresholds must satisfy 0 <= lower <= upper <= 1")
@@ -220,6 +225,7 @@ class Calibration:
             "summary": {"weights": list(self.summary_weights), "bias": self.summary_bias,
                         "inconsistent_below": self.summary_thresholds[0],
                         "consistent_from": self.summary_thresholds[1]},
+            "facts": {"common_words": sorted(self.common_words)},
             "provenance": self.provenance,
         }
 
@@ -238,6 +244,7 @@ class Calibration:
                 aggregate=str(d["aggregate"]),
                 summary_weights=tuple(float(v) for v in summ["weights"]), summary_bias=float(summ["bias"]),
                 summary_thresholds=(float(summ["inconsistent_below"]), float(summ["consistent_from"])),
+                common_words=frozenset(str(w) for w in d["facts"]["common_words"]),
                 provenance=dict(d.get("provenance") or {}), id=id,
             )
         except (KeyError, TypeError, ValueError) as exc:

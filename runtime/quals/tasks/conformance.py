@@ -151,8 +151,8 @@ def _verdicts(scorer: Scorer, w) -> dict[str, Any]:
               "p_supported": s.p_supported, "verdict": s.verdict}
              for e, s in zip(scorer.evidence(w) if scored else [], scored)]
     return {
-        "facts": [{"start": f.start, "end": f.end, "kind": f.kind, "text": f.text} for f in find_facts(w.summary)]
-        if w.summary else [],
+        "facts": [{"start": f.start, "end": f.end, "kind": f.kind, "text": f.text}
+                  for f in find_facts(w.summary, cal.common_words)] if w.summary else [],
         "coverage": [{"question": c.question, "answer": c.answer, "fact": [c.fact.start, c.fact.end],
                       "tokens": list(c.tokens), "sep_index": c.sep_index, "answer_index": list(s.answer_index),
                       "logp_source": _floats(s.logp_source), "logp_summary": _floats(s.logp_summary)}

@@ -17,8 +17,10 @@
    cross-validated over documents) are consistent, `inconsistent_below` the highest below which at least
    PRECISION are not; between them: uncertain. The same for pairs. Where the two would cross, both are the
    threshold of the best balanced accuracy (no uncertain band).
-5. `calibration.json` is written beside the bundle (not part of it: refitting keeps the bundle's id), with
-   its provenance and the cross-validated figures; its sha256 is its id in the signature (cal:ID).
+5. `calibration.json` is written beside the bundle (not part of it: refitting keeps the bundle's id), with its
+   provenance, the cross-validated figures and the word list the coverage pairs find facts with (quals.facts'
+   shipped list: the file holds every input of a verdict, for any host); its sha256 is its id in the
+   signature (cal:ID).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 from quals.bundle import load_bundle
+from quals.facts import common_words
 from quals.text import TextCodec
 from quals.verdict import AGGREGATES, Calibration, PairEvidence, SourceText, write_calibration
 
@@ -266,7 +269,7 @@ def calibrate(model: Path, details: Path, inputs: Path) -> tuple[Calibration, di
         bundle=bundle.digest, features=FEATURES, center=tuple(float(v) for v in m.center),
         scale=tuple(float(v) for v in m.scale), pair_weights=tuple(float(v) for v in m.w), pair_bias=m.b,
         pair_thresholds=pair_t, aggregate=AGGREGATE, summary_weights=tuple(float(v) for v in m.v),
-        summary_bias=m.c, summary_thresholds=sum_t, provenance=provenance)
+        summary_bias=m.c, summary_thresholds=sum_t, common_words=common_words(), provenance=provenance)
     return cal, cv
 
 
