@@ -74,7 +74,9 @@ def conseq(model, input_, out_dir, neg_ratio, pos_ratio, separate, resume, overw
             check_alignment(done, [{"id": d.id} for d in docs])
         except InputError as exc:
             raise click.UsageError(str(exc)) from exc
-    overrides = dict(variant=variant, max_pairs=max_pairs, **o.search_overrides(search_kw))
+    # ConSeq ranks candidates by QUALS alone: the verdict mode's coverage pairs and verdicts would cost ~9% more
+    # time and change nothing it writes
+    overrides = dict(variant=variant, max_pairs=max_pairs, verdicts=False, **o.search_overrides(search_kw))
     n_summaries = sum(1 + len(d.candidates) for d in docs[len(done):] if d.error is None)
     batch_size = batch_size or batch_size_for(n_summaries, engine)
     with exit_codes(), run_on(model, engine, provider=provider, allow_cpu_fallback=allow_cpu_fallback,
