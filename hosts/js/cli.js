@@ -16,7 +16,7 @@ import { errorResult } from "./src/result.js";
 import { pyJsonLine } from "./src/pyjson.js";
 
 const RESULT_FIELDS = new Set(["quals", "n_pairs", "status", "error", "variant", "n_hypotheses", "n_span_valid", "source_tokens",
-  "source_truncated", "summary_tokens", "summary_truncated"]);
+  "source_truncated", "summary_tokens", "summary_truncated", "verdict", "p_consistent", "unsupported"]);
 const INT_OPTIONS = new Set(["num_beams", "num_groups", "min_length", "max_length", "num_return", "max_pairs", "max_source_tokens", "rescore_rows"]);
 const FLOAT_OPTIONS = new Set(["diversity", "length_penalty"]);
 const STRING_OPTIONS = new Set(["search", "variant", "early_stopping"]);
@@ -79,7 +79,7 @@ function readRecord(text, line) {
 
 function outputRecord(fields, result, details) {
   const out = {};
-  for (const [k, v] of Object.entries(fields)) if (!RESULT_FIELDS.has(k) && k !== "pairs") out[k] = v;
+  for (const [k, v] of Object.entries(fields)) if (!RESULT_FIELDS.has(k) && k !== "pairs" && k !== "coverage_pairs") out[k] = v;
   return Object.assign(out, result.toDict(details));
 }
 

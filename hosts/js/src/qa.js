@@ -4,6 +4,7 @@
 // character substring of the lower-cased summary (or of the summary as the tokenizer decodes it). select: rank
 // by the summed search score, group by lower-cased answer, round-robin over the answers, checking the cap only
 // between rounds, as the authors' code does.
+import { codePoints } from "./pyre.js";
 import { pyLower } from "./text.js";
 
 export class QAPair {
@@ -62,4 +63,19 @@ export function select(pairs, maxPairs = 10) {
     });
   }
   return selected;
+}
+
+/**
+ * Where `summary` states `answer` (its first occurrence, ignoring case): [start, end] in code points, or null
+ * when it is not there as written (an answer decoded through a lossy tokenizer). Python: qa.answer_span.
+ */
+export function answerSpan(answer, summary) {
+  if (!answer) return null;
+  const lowS = pyLower(summary);
+  const lowA = pyLower(answer);
+  // lower-casing kept every offset (in code points, as Python counts): search the lower-cased texts
+  const i = codePoints(lowS) === codePoints(summary) && codePoints(lowA) === codePoints(answer) ? lowS.indexOf(lowA) : summary.indexOf(answer);
+  if (i < 0) return null;
+  const start = codePoints(summary, i);
+  return [start, start + codePoints(answer)];
 }

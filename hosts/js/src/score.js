@@ -34,7 +34,9 @@ function term(src, summ, search, variant, idx) {
 /** One selected QA pair with everything its score was computed from. */
 export class PairScore {
   constructor(fields) {
-    Object.assign(this, fields); // question, answer, tokens, logp_source, logp_summary, search_scores, s_x, s_y, value, answer_index
+    // question, answer, tokens, logp_source, logp_summary, search_scores, s_x, s_y, value, answer_index; the verdict
+    // mode's p_supported and verdict (null without a calibration)
+    Object.assign(this, { p_supported: null, verdict: null }, fields);
   }
 
   /** This pair's term under another variant (every variant is a function of the stored log-probs). */
@@ -53,6 +55,8 @@ export class PairScore {
       logp_source: [...this.logp_source],
       logp_summary: [...this.logp_summary],
       search_scores: [...this.search_scores],
+      verdict: this.verdict,
+      p_supported: this.p_supported,
     };
   }
 }

@@ -3,16 +3,20 @@
 // Per summary: encode it, run the diverse beam search, parse and select QA pairs, teacher-force them on the
 // summary. Per distinct source: encode it once, then teacher-force each of its summaries' pairs on it. Then the
 // score. A record that cannot be scored gets a Result with status "error" and a message; the others go on.
+// With a calibration beside the bundle (the verdict mode, docs/hosts.md "Verdicts"): coverage pairs for the
+// summary's facts that no selected pair asks about, and every pair judged (src/verdict.js).
 import { loadBundle } from "./bundle.js";
+import { coverageTargets } from "./coverage.js";
 import { Engine } from "./engine.js";
 import { BundleError, InputError } from "./errors.js";
 import { defaultOptions } from "./options.js";
-import { answerInSummary, parse, select } from "./qa.js";
+import { answerInSummary, answerSpan, parse, select } from "./qa.js";
 import { Result, STATUS_NO_PAIRS, STATUS_OK, errorResult } from "./result.js";
 import { pairText } from "./readable.js";
 import { PairScore, pairScore, quals } from "./score.js";
 import { runSearch } from "./search/index.js";
 import { TextCodec, pyStrip } from "./text.js";
+import { PairEvidence, SourceText, loadCalibration } from "./verdict.js";
 
 export const VERSION = "0.1.0";
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u; // with the u flag only unpaired halves match
@@ -20,6 +24,12 @@ const LONE_SURROGATE = /[\uD800-\uDFFF]/u; // with the u flag only unpaired halv
 /** %g of Python's format spec, for the signature (6 significant digits, no trailing zeros). */
 function g(x) {
   return String(Number(x.toPrecision(6)));
+}
+
+function mean(xs) {
+  let s = 0;
+  for (const x of xs) s += x;
+  return s / xs.length;
 }
 
 /** Everything one record went through (Scorer.trace), as Python's Trace. */
@@ -34,6 +44,8 @@ class InFlight {
     this.selected = [];
     this.logp_summary = [];
     this.result = null;
+    this.coverage = []; // the verdict mode's coverage pairs (CoverageTargets), in order
+    this.coverage_logp_summary = [];
   }
 }
 
@@ -44,7 +56,7 @@ function forPeople(pair, summary) {
 }
 
 export class Scorer {
-  constructor(bundle, engine, codec, options, { provider = "cpu", ortVersion = "?" } = {}) {
+  constructor(bundle, engine, codec, options, { provider = "cpu", ortVersion = "?", calibration = null } = {}) {
     this.bundle = bundle;
     this.manifest = bundle.manifest;
     this.engine = engine;
@@ -52,6 +64,8 @@ export class Scorer {
     this.options = options;
     this.provider = provider;
     this.ortVersion = ortVersion;
+    // the verdict mode's calibration (null: off, or the bundle has none; the verdict fields stay null)
+    this.calibration = calibration;
     const t = this.manifest.tokens;
     this.ignore = new Set([...this.manifest.ans_lm_ignore_ids, ...[t.eos, t.bos].filter((x) => x !== null)]);
   }
@@ -59,10 +73,12 @@ export class Scorer {
   /**
    * Load and check a bundle from a file store and make its sessions (the environment's entry point, src/node.js
    * or src/web.js, supplies `ort`, the store and how a role becomes a session source).
-   * overrides: option fields by their Python names (search, num_beams, variant, max_pairs...).
+   * overrides: option fields by their Python names (search, num_beams, variant, max_pairs...). verdicts: false
+   * ignores the bundle's calibration.json (Python's QualsOptions.verdicts).
    */
-  static async open(ort, store, { threads = null, verify = true, options = null, executionProviders, modelSource, provider, ...overrides }) {
+  static async open(ort, store, { threads = null, verify = true, options = null, verdicts = true, executionProviders, modelSource, provider, ...overrides }) {
     const bundle = await loadBundle(store, { verify });
+    const calibration = verdicts ? await loadCalibration(store, bundle.digest) : null;
     const m = bundle.manifest;
     const tokenizerName = m.files.tokenizer;
     let tokenizerJson;
@@ -75,13 +91,14 @@ export class Scorer {
     const opts = defaultOptions(m, options, overrides);
     const engine = await Engine.create(ort, bundle, { threads, executionProviders, modelSource: (role) => modelSource(bundle, role) });
     const ortVersion = ort.env?.versions?.common ?? "?";
-    return new Scorer(bundle, engine, codec, opts, { provider, ortVersion });
+    return new Scorer(bundle, engine, codec, opts, { provider, ortVersion, calibration });
   }
 
   /** A scorer sharing this one's sessions, with other options (overrides by their Python names). */
   withOptions(overrides, base = null) {
     const opts = defaultOptions(this.manifest, base, overrides);
-    return new Scorer(this.bundle, this.engine, this.codec, opts, { provider: this.provider, ortVersion: this.ortVersion });
+    return new Scorer(this.bundle, this.engine, this.codec, opts, { provider: this.provider, ortVersion: this.ortVersion,
+      calibration: this.calibration });
   }
 
   async close() {
@@ -213,6 +230,12 @@ export class Scorer {
       return;
     }
     w.logp_summary = await this.engine.teacherForced(enc, w.selected.map((p) => p.tokens), { maxRows: this.options.rescore_rows });
+    if (this.calibration !== null) {
+      w.coverage = coverageTargets(w.summary, w.selected.map((p) => p.answer), this.codec, m.separator.id, this.calibration.common_words);
+      if (w.coverage.length) { // calls of their own: the selected pairs' calls stay as they were
+        w.coverage_logp_summary = await this.engine.teacherForced(enc, w.coverage.map((c) => c.tokens), { maxRows: this.options.rescore_rows });
+      }
+    }
   }
 
   async rescoreOnSource(group) {
@@ -225,8 +248,68 @@ export class Scorer {
       w.source_encoded = w0.source_encoded;
       const scored = w.selected.map((p, i) => forPeople(pairScore(p, logps[i], w.logp_summary[i], this.options.variant,
         this.ignore), w.summary));
-      w.result = this.makeResult(w, scored);
+      let coverage = [];
+      if (w.coverage.length) {
+        const covLogps = await this.engine.teacherForced(enc, w.coverage.map((c) => c.tokens), { maxRows: this.options.rescore_rows });
+        coverage = w.coverage.map((c, i) => this.coverageScore(c, covLogps[i], w.coverage_logp_summary[i]));
+      }
+      const result = this.makeResult(w, scored);
+      result.coverage = coverage;
+      w.result = this.judged(w, result);
     }
+  }
+
+  /**
+   * A coverage pair as a PairScore: no search wrote it, so its summary side is the teacher-forced one (the clean
+   * variant's term; search_scores holds the same log-probs). answer_index: after the separator, before the final
+   * EOS, not an ignored id.
+   */
+  coverageScore(c, logpSource, logpSummary) {
+    const src = Array.from(logpSource);
+    const summ = Array.from(logpSummary);
+    const idx = [];
+    for (let i = c.sep_index + 1; i < c.tokens.length - 1; i++) if (!this.ignore.has(c.tokens[i])) idx.push(i);
+    const s_x = mean(src);
+    const s_y = mean(summ);
+    return new PairScore({
+      question: c.question, answer: c.answer, tokens: c.tokens, logp_source: src, logp_summary: summ, search_scores: summ.slice(),
+      s_x, s_y, value: s_x - s_y, answer_index: idx,
+    });
+  }
+
+  /** `result` with the verdict mode's fields, when the scorer has a calibration: selected and coverage pairs judged together. */
+  judged(w, result) {
+    if (this.calibration === null || !result.pairs.length) return result;
+    const all = [...result.pairs, ...result.coverage];
+    const judgement = this.calibration.judge(this.evidence(w, all));
+    const judged = all.map((s, i) => new PairScore({ ...s, ...judgement.pairs[i] }));
+    const n = result.pairs.length;
+    result.pairs = judged.slice(0, n);
+    result.coverage = judged.slice(n);
+    // spans in the stripped summary, in code points: a selected pair's (readable) answer, a coverage pair's fact
+    const spans = [...result.pairs.map((s) => answerSpan(s.answer, w.summary)), ...w.coverage.map((c) => [c.fact.start, c.fact.end])];
+    result.verdict = judgement.verdict;
+    result.p_consistent = judgement.p_consistent;
+    result.unsupported = judged.flatMap((s, i) => (s.verdict === "unsupported" ? [{ question: s.question, answer: s.answer, span: spans[i] }] : []));
+    return result;
+  }
+
+  /**
+   * What the verdict mode reads of each of `scores` (the record's selected pairs' then its coverage pairs'): a
+   * selected pair's answer text is its answer tokens decoded, a coverage pair's the fact as written; lower-cased.
+   */
+  evidence(w, scores) {
+    const source = SourceText.of(w.source, this.codec.roundtrip(w.source));
+    const seps = [...w.selected.map((p) => p.sep_index), ...w.coverage.map((c) => c.sep_index)];
+    const answers = [
+      ...w.selected.map((p) => this.codec.decode(p.tokens.slice(...p.answer_slice))),
+      ...w.coverage.map((c) => c.answer),
+    ];
+    return scores.map((s, i) => new PairEvidence({
+      logp_source: s.logp_source, logp_summary: s.logp_summary, search_scores: s.search_scores,
+      question_index: Array.from({ length: seps[i] }, (_, k) => k), answer_index: s.answer_index,
+      answer: answers[i].toLowerCase(), source,
+    }));
   }
 
   makeResult(w, pairs) {
@@ -262,8 +345,9 @@ export class Scorer {
       `div:${g(s.diversity)}`, `len:${s.min_length}-${s.max_length}`, `lp:${g(s.length_penalty)}`,
     ];
     if (s.search === "hf") parts.push(`ret:${s.returned}`, `es:${String(s.early_stopping).toLowerCase()}`);
-    parts.push(`variant:${o.variant}`, `pairs:${o.max_pairs}`, `src:${this.source_limit}`, `ep:${this.provider}`,
-      `ort:${this.ortVersion}`, `version:${VERSION}`, "host:js");
+    parts.push(`variant:${o.variant}`, `pairs:${o.max_pairs}`, `src:${this.source_limit}`);
+    if (this.calibration !== null) parts.push(`cal:${this.calibration.id.slice(0, 12)}`); // the verdicts' calibration
+    parts.push(`ep:${this.provider}`, `ort:${this.ortVersion}`, `version:${VERSION}`, "host:js");
     return parts.join("|");
   }
 }

@@ -2,6 +2,9 @@
 // Replays conformance vectors (`quals conformance`, docs/hosts.md §6) through this host and checks every
 // intermediate value against the Python runtime's: ids, hypothesis tokens, `finished`, span_valid, selected,
 // pair strings and statuses equal; log-probs, search scores and QUALS within the file's tolerance (1e-4).
+// A file with a calibration (the verdict mode) also checks each run's `verdicts` block: the summary's facts, the
+// coverage pairs, every pair's features, logit, p_supported and verdict, and the record's verdict, p_consistent
+// and unsupported facts (strings, spans and verdicts equal; numbers within the log-prob tolerance).
 //
 //   node tools/conformance.js [--bundle NAME=PATH]... [--root DIR] [--backend node|web] [--tolerance X] VECTORS_JSON...
 //
@@ -12,6 +15,8 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { pyStrip } from "../src/text.js";
 import { VARIANTS, quals } from "../src/score.js";
+import { findFacts } from "../src/facts.js";
+import { FEATURES } from "../src/verdict.js";
 
 function parseArgs(argv) {
   const a = { bundles: {}, root: process.cwd(), backend: "node", tolerance: null, files: [] };
@@ -59,6 +64,8 @@ class Checker {
     this.failures = [];
     this.maxLogprob = 0;
     this.maxQuals = 0;
+    this.verdictChecks = 0; // of the checks, those of the verdict mode
+    this.maxVerdict = 0; // max |difference| of its features, logits and probabilities
   }
 
   fail(p, what) {
@@ -77,11 +84,12 @@ class Checker {
     if (a !== e) this.fail(p, `${a} != expected ${e}`);
   }
 
-  close(p, actual, expected, isQuals) {
+  close(p, actual, expected, isQuals, isVerdict = false) {
     this.checks++;
     let d = Math.abs(actual - expected);
     if (actual === expected) d = 0; // -Infinity == -Infinity
     if (isQuals) this.maxQuals = Math.max(this.maxQuals, d);
+    else if (isVerdict) this.maxVerdict = Math.max(this.maxVerdict, d);
     else this.maxLogprob = Math.max(this.maxLogprob, d);
     if (!(d <= (isQuals ? this.tol.quals : this.tol.logprob))) this.fail(p, `${actual} != expected ${expected} (diff ${d.toPrecision(3)})`);
   }
@@ -160,6 +168,63 @@ async function checkRun(c, p, base, kase, run) {
     if (mine === null || exp === null) c.eq(`${rp}.quals.${v}`, mine === null ? null : "number", exp === null ? null : "number");
     else c.close(`${rp}.quals.${v}`, mine, exp, true);
   }
+  if (run.verdicts !== undefined) {
+    const before = c.checks;
+    checkVerdicts(c, `${p}.verdicts`, scorer, w, run.verdicts);
+    c.verdictChecks += c.checks - before;
+  }
+}
+
+/** The verdict mode's steps of one run (Python: quals.tasks.conformance._verdicts). */
+function checkVerdicts(c, p, scorer, w, v) {
+  const cal = scorer.calibration;
+  const r = w.result;
+  const facts = w.summary ? findFacts(w.summary, cal.common_words) : [];
+  c.eq(`${p}.facts.length`, facts.length, v.facts.length);
+  for (let i = 0; i < Math.min(facts.length, v.facts.length); i++) {
+    for (const k of ["start", "end", "kind", "text"]) c.eq(`${p}.facts[${i}].${k}`, facts[i][k], v.facts[i][k]);
+  }
+  c.eq(`${p}.coverage.length`, w.coverage.length, v.coverage.length);
+  for (let i = 0; i < Math.min(w.coverage.length, v.coverage.length, r.coverage.length); i++) {
+    const t = w.coverage[i];
+    const s = r.coverage[i];
+    const e = v.coverage[i];
+    const cp = `${p}.coverage[${i}]`;
+    c.eq(`${cp}.question`, t.question, e.question);
+    c.eq(`${cp}.answer`, t.answer, e.answer);
+    c.ints(`${cp}.fact`, [t.fact.start, t.fact.end], e.fact);
+    c.ints(`${cp}.tokens`, t.tokens, e.tokens);
+    c.eq(`${cp}.sep_index`, t.sep_index, e.sep_index);
+    c.ints(`${cp}.answer_index`, s.answer_index, e.answer_index);
+    c.floats(`${cp}.logp_source`, s.logp_source, e.logp_source);
+    c.floats(`${cp}.logp_summary`, s.logp_summary, e.logp_summary);
+  }
+  const scored = [...r.pairs, ...r.coverage];
+  const evidence = scored.length ? scorer.evidence(w, scored) : [];
+  c.eq(`${p}.pairs.length`, scored.length, v.pairs.length);
+  for (let i = 0; i < Math.min(scored.length, v.pairs.length); i++) {
+    const e = v.pairs[i];
+    const pp = `${p}.pairs[${i}]`;
+    for (const f of cal.features) c.close(`${pp}.features.${f}`, FEATURES[f](evidence[i]), e.features[f], false, true);
+    c.close(`${pp}.logit`, cal.pairLogit(evidence[i]), e.logit, false, true);
+    c.close(`${pp}.p_supported`, scored[i].p_supported, e.p_supported, false, true);
+    c.eq(`${pp}.verdict`, scored[i].verdict, e.verdict);
+  }
+  c.eq(`${p}.verdict`, r.verdict, v.verdict);
+  if (r.p_consistent === null || v.p_consistent === null) c.eq(`${p}.p_consistent`, r.p_consistent, v.p_consistent);
+  else c.close(`${p}.p_consistent`, r.p_consistent, v.p_consistent, false, true);
+  if (r.unsupported === null || v.unsupported === null) {
+    c.eq(`${p}.unsupported`, r.unsupported, v.unsupported);
+    return;
+  }
+  c.eq(`${p}.unsupported.length`, r.unsupported.length, v.unsupported.length);
+  for (let i = 0; i < Math.min(r.unsupported.length, v.unsupported.length); i++) {
+    const u = r.unsupported[i];
+    const e = v.unsupported[i];
+    c.eq(`${p}.unsupported[${i}].question`, u.question, e.question);
+    c.eq(`${p}.unsupported[${i}].answer`, u.answer, e.answer);
+    c.eq(`${p}.unsupported[${i}].span`, JSON.stringify(u.span), JSON.stringify(e.span));
+  }
 }
 
 async function runFile(file, args, load) {
@@ -174,6 +239,8 @@ async function runFile(file, args, load) {
   const scorer = await load(bundlePath, { threads: 1 });
   try {
     c.eq("$.bundle.digest", scorer.bundle.digest, doc.bundle.digest);
+    // the calibration the vectors were made with (null: none, and no verdicts) is the one this host loaded
+    c.eq("$.calibration.id", scorer.calibration?.id ?? null, doc.calibration?.id ?? null);
     doc.tokenization.forEach((t, i) => c.ints(`$.tokenization[${i}] ${JSON.stringify(t.text)}`, scorer.textIds(t.text), t.ids));
     doc.decoding.forEach((t, i) => c.eq(`$.decoding[${i}]`, scorer.decode(t.ids), t.text));
     for (const [ci, kase] of doc.cases.entries()) {
@@ -187,7 +254,8 @@ async function runFile(file, args, load) {
   }
   console.log(JSON.stringify({
     vectors: file, bundle: name, backend: args.backend, checked: c.checks, failures: c.failures.length,
-    max_logprob_diff: c.maxLogprob, max_quals_diff: c.maxQuals, seconds: Math.round((performance.now() - t0) / 10) / 100,
+    max_logprob_diff: c.maxLogprob, max_quals_diff: c.maxQuals, verdict_checks: c.verdictChecks, max_verdict_diff: c.maxVerdict,
+    seconds: Math.round((performance.now() - t0) / 10) / 100,
   }));
   if (c.failures.length) {
     console.error(`first differences (${c.failures.length} in all) for ${file}:`);

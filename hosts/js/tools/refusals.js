@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The refusals a host owes its users, checked on temporary copies of a small bundle (as the Java and C# hosts'
-// checks): a tampered, missing or unsupported-version file, an unsupported tokenizer component and a missing
-// bundle each throw a BundleError naming the problem; empty or non-string inputs give status "error".
+// checks): a tampered, missing or unsupported-version file, an unsupported tokenizer component, a missing
+// bundle and a calibration.json that is corrupt or another bundle's each throw a BundleError naming the problem;
+// empty or non-string inputs give status "error".
 //
 //   node tools/refusals.js [BUNDLE]      (a merged-decoder test bundle; default build/test-bundles/v7/bundle-bart)
 import { createHash } from "node:crypto";
@@ -53,6 +54,16 @@ async function expectLoadError(what, dir, fragment, type = BundleError, override
   }
 }
 
+/** A valid calibration.json (src/verdict.js) fitted for the bundle `digest`. */
+function writeCalibration(dir, digest) {
+  writeFileSync(path.join(dir, "calibration.json"), JSON.stringify({
+    format: "quals-calibration", format_version: 1, bundle: digest, features: ["pair_diff"], center: [0], scale: [1],
+    pair: { weights: [1], bias: 0, unsupported_below: 0.4, supported_from: 0.6 }, aggregate: "mean",
+    summary: { weights: [1], bias: 0, inconsistent_below: 0.4, consistent_from: 0.6 }, facts: { common_words: ["the"] },
+    provenance: {},
+  }));
+}
+
 function expectStatus(r, error) {
   checks++;
   if (r.status !== "error" || r.quals !== null || r.error !== error) fail(`expected status error '${error}', got ${r.status} '${r.error}'`);
@@ -73,6 +84,12 @@ try {
   await expectLoadError("unsupported pre-tokenizer", copy("pretok", (d) => editTokenizer(d, (t) => (t.pre_tokenizer = { type: "Whitespace" }))),
     "unsupported tokenizer pre_tokenizer 'Whitespace'");
   await expectLoadError("no bundle", path.join(tmp, "nonexistent"), "model bundle not found");
+  const digest = createHash("sha256").update(readFileSync(path.join(bundle, "quals.json"))).digest("hex");
+  await expectLoadError("another bundle's calibration", copy("othercal", (d) => writeCalibration(d, "0".repeat(64))),
+    `was fitted for bundle 000000000000, not this one (${digest.slice(0, 12)})`);
+  await expectLoadError("corrupt calibration", copy("badcal", (d) => writeFileSync(path.join(d, "calibration.json"), "{")), "corrupt calibration");
+  await expectLoadError("calibration format", copy("fmtcal", (d) => writeFileSync(path.join(d, "calibration.json"), JSON.stringify({ format: "x" }))),
+    "not a quals-calibration file of version 1");
   await expectLoadError("unknown option", bundle, "unknown option(s): beams", OptionsError, { beams: 3 });
   await expectLoadError("max_source_tokens", bundle, "is above this bundle's limit", OptionsError, { max_source_tokens: 100000 });
   const q = await loadScorer(bundle, { threads: 1 });
