@@ -15,8 +15,9 @@ namespace Quals.Cli
     sealed class Conformance
     {
         readonly List<string> failures = new List<string>();
-        int checks;
-        double maxLogprob, maxQuals;
+        int checks, verdictChecks;
+        double maxLogprob, maxQuals, maxVerdict;
+        bool verdictClose; // Close() is checking a verdict-mode number
         double tolLogprob = 1e-4, tolQuals = 1e-4;
         double? tightTolerance;
 
@@ -46,7 +47,9 @@ namespace Quals.Cli
             double e = Json.ToDouble(expected);
             double d = Math.Abs(actual - e);
             if (double.IsNegativeInfinity(actual) && double.IsNegativeInfinity(e)) d = 0;
-            if (quals) maxQuals = Math.Max(maxQuals, d); else maxLogprob = Math.Max(maxLogprob, d);
+            if (quals) maxQuals = Math.Max(maxQuals, d);
+            else if (verdictClose) maxVerdict = Math.Max(maxVerdict, d);
+            else maxLogprob = Math.Max(maxLogprob, d);
             if (!(d <= (quals ? tolQuals : tolLogprob))) Fail(path, R(actual) + " != expected " + R(e) + " (diff " + d.ToString("G3", CultureInfo.InvariantCulture) + ")");
         }
 
@@ -105,6 +108,9 @@ namespace Quals.Cli
             using (var q = Scorer.Load(bundlePath, ortLib, threads: 1))
             {
                 Eq("$.bundle.digest", q.Bundle.Digest, b.Str("digest"));
+                // the calibration the vectors were made with (null: none, and no verdicts) is the one this host loaded
+                var cal = doc.Obj("calibration");
+                Eq("$.calibration.id", q.Calibration == null ? null : q.Calibration.Id, cal == null ? null : cal.Str("id"));
                 var toks = doc.Arr("tokenization");
                 for (int i = 0; i < toks.Count; i++)
                 {
@@ -137,6 +143,8 @@ namespace Quals.Cli
             summary.Add("failures", failures.Count);
             summary.Add("max_logprob_diff", maxLogprob);
             summary.Add("max_quals_diff", maxQuals);
+            summary.Add("verdict_checks", verdictChecks);
+            summary.Add("max_verdict_diff", maxVerdict);
             summary.Add("seconds", Math.Round(sw.Elapsed.TotalSeconds, 2));
             Console.WriteLine(Json.Write(summary));
             if (failures.Count > 0)
@@ -236,6 +244,92 @@ namespace Quals.Cli
                 object exp = qv.Get(v);
                 if (exp == null || mine == null) Eq(rp + ".quals." + v, mine.HasValue ? "number" : "null", exp == null ? "null" : "number");
                 else Close(rp + ".quals." + v, mine.Value, exp, true);
+            }
+            var verdicts = run.Obj("verdicts");
+            if (verdicts != null && q.Calibration != null)
+            {
+                int n0 = checks;
+                verdictClose = true;
+                try { CheckVerdicts(path + ".verdicts", q, c, r, verdicts); }
+                finally { verdictClose = false; }
+                verdictChecks += checks - n0;
+            }
+            else if (verdicts != null || q.Calibration != null)
+                Eq(path + ".verdicts", q.Calibration == null ? "absent" : "present", verdicts == null ? "absent" : "present");
+        }
+
+        /// <summary>The verdict mode's steps of one run (Python: quals.tasks.conformance._verdicts).</summary>
+        void CheckVerdicts(string p, Scorer q, JsonObject c, Result r, JsonObject v)
+        {
+            var cal = q.Calibration;
+            // the summary as the scorer read it: stripped, unless the record was refused before (Python's _prepare)
+            string raw = c.Str("summary"), src = c.Str("source");
+            string summary = raw == null ? "" : Unicode.PyStrip(raw).Length == 0 || src == null || Unicode.PyStrip(src).Length == 0 ? raw : Unicode.PyStrip(raw);
+            var facts = summary.Length > 0 ? Facts.Find(summary, cal.CommonWords) : new List<Fact>();
+            var ef = v.Arr("facts");
+            Eq(p + ".facts.length", facts.Count, ef.Count);
+            for (int i = 0; i < Math.Min(facts.Count, ef.Count); i++)
+            {
+                var e = (JsonObject)ef[i];
+                string fp = p + ".facts[" + i + "]";
+                Eq(fp + ".start", (long)facts[i].Start, Json.ToLong(e.Get("start")));
+                Eq(fp + ".end", (long)facts[i].End, Json.ToLong(e.Get("end")));
+                Eq(fp + ".kind", facts[i].Kind, e.Str("kind"));
+                Eq(fp + ".text", facts[i].Text, e.Str("text"));
+            }
+            var ec = v.Arr("coverage");
+            Eq(p + ".coverage.length", r.CoverageTargets.Count, ec.Count);
+            for (int i = 0; i < Math.Min(Math.Min(r.CoverageTargets.Count, ec.Count), r.Coverage.Count); i++)
+            {
+                var t = r.CoverageTargets[i];
+                var s = r.Coverage[i];
+                var e = (JsonObject)ec[i];
+                string cp = p + ".coverage[" + i + "]";
+                Eq(cp + ".question", t.Question, e.Str("question"));
+                Eq(cp + ".answer", t.Answer, e.Str("answer"));
+                Ints(cp + ".fact", new[] { t.Fact.Start, t.Fact.End }, e.Get("fact"));
+                Ints(cp + ".tokens", t.Tokens, e.Get("tokens"));
+                Eq(cp + ".sep_index", (long)t.SepIndex, Json.ToLong(e.Get("sep_index")));
+                Ints(cp + ".answer_index", s.AnswerIndex, e.Get("answer_index"));
+                Floats(cp + ".logp_source", s.LogpSource, e.Get("logp_source"), false);
+                Floats(cp + ".logp_summary", s.LogpSummary, e.Get("logp_summary"), false);
+            }
+            var scored = new List<PairScore>(r.Pairs);
+            scored.AddRange(r.Coverage);
+            var ep = v.Arr("pairs");
+            Eq(p + ".pairs.length", scored.Count, ep.Count);
+            for (int i = 0; i < Math.Min(Math.Min(scored.Count, ep.Count), r.Evidence.Count); i++)
+            {
+                var e = (JsonObject)ep[i];
+                string pp = p + ".pairs[" + i + "]";
+                var ef2 = e.Obj("features");
+                foreach (var f in cal.Features) Close(pp + ".features." + f, Verdicts.Feature(f, r.Evidence[i]), ef2.Get(f), false);
+                Close(pp + ".logit", cal.PairLogit(r.Evidence[i]), e.Get("logit"), false);
+                if (scored[i].PSupported == null || e.Get("p_supported") == null)
+                    Eq(pp + ".p_supported", scored[i].PSupported == null ? "null" : "number", e.Get("p_supported") == null ? "null" : "number");
+                else Close(pp + ".p_supported", scored[i].PSupported.Value, e.Get("p_supported"), false);
+                Eq(pp + ".verdict", scored[i].Verdict, e.Str("verdict"));
+            }
+            Eq(p + ".verdict", r.Verdict, v.Str("verdict"));
+            if (r.PConsistent == null || v.Get("p_consistent") == null)
+                Eq(p + ".p_consistent", r.PConsistent == null ? "null" : "number", v.Get("p_consistent") == null ? "null" : "number");
+            else Close(p + ".p_consistent", r.PConsistent.Value, v.Get("p_consistent"), false);
+            var eu = v.Arr("unsupported");
+            if (r.Unsupported == null || eu == null)
+            {
+                Eq(p + ".unsupported", r.Unsupported == null ? "null" : "list", eu == null ? "null" : "list");
+                return;
+            }
+            Eq(p + ".unsupported.length", r.Unsupported.Count, eu.Count);
+            for (int i = 0; i < Math.Min(r.Unsupported.Count, eu.Count); i++)
+            {
+                var u = r.Unsupported[i];
+                var e = (JsonObject)eu[i];
+                string up = p + ".unsupported[" + i + "]";
+                Eq(up + ".question", u.Question, e.Str("question"));
+                Eq(up + ".answer", u.Answer, e.Str("answer"));
+                Eq(up + ".span", u.Span == null ? "null" : "[" + u.Span[0] + "," + u.Span[1] + "]",
+                   e.Get("span") == null ? "null" : "[" + string.Join(",", Json.ToIntArray(e.Get("span"))) + "]");
             }
         }
     }

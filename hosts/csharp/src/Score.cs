@@ -10,7 +10,11 @@ namespace Quals
         public double[] LogpSource, LogpSummary, SearchScores;
         public double SX, SY, Value;
         public int[] AnswerIndex;
-        public QaPair Pair;
+        public QaPair Pair; // null for a coverage pair (the verdict mode's)
+        // the verdict mode (Verdict.cs; null without a calibration): the calibrated probability that the pair's
+        // fact is supported, and its band
+        public double? PSupported;
+        public string Verdict;
 
         public static readonly string[] Variants = { "paper", "clean", "ans_lm" };
 

@@ -4,6 +4,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using Quals.Native;
 using Quals.Search;
 using Quals.Tokenizers;
@@ -48,7 +49,14 @@ namespace Quals
         public int NHypotheses, NSpanValid, SourceTokens, SummaryTokens;
         public bool SourceTruncated, SummaryTruncated;
         public List<PairScore> Pairs = new List<PairScore>();
+        // the verdict mode (Verdict.cs): null without a calibration, or without a score
+        public string Verdict;
+        public double? PConsistent;
+        public List<UnsupportedFact> Unsupported;
+        public List<PairScore> Coverage = new List<PairScore>(); // judged, never in quals
         // what the pipeline went through, for conformance checks
+        public List<CoverageTarget> CoverageTargets = new List<CoverageTarget>();
+        public List<PairEvidence> Evidence = new List<PairEvidence>(); // the selected pairs', then the coverage pairs'
         public List<Hypothesis> Hypotheses = new List<Hypothesis>();
         public List<QaPair> SpanValid = new List<QaPair>(), Selected = new List<QaPair>();
 
@@ -67,21 +75,31 @@ namespace Quals
             d.Add("source_truncated", SourceTruncated);
             d.Add("summary_tokens", SummaryTokens);
             d.Add("summary_truncated", SummaryTruncated);
+            d.Add("verdict", Verdict);
+            d.Add("p_consistent", PConsistent);
+            d.Add("unsupported", Unsupported == null ? null : Unsupported.ConvertAll(u => (object)u.ToJson()));
             if (Error != null) d.Add("error", Error);
             if (details)
             {
-                var ps = new List<object>();
-                foreach (var p in Pairs)
-                {
-                    var o = new JsonObject();
-                    o.Add("question", p.Question); o.Add("answer", p.Answer); o.Add("tokens", p.Tokens);
-                    o.Add("s_x", p.SX); o.Add("s_y", p.SY); o.Add("value", p.Value);
-                    o.Add("logp_source", p.LogpSource); o.Add("logp_summary", p.LogpSummary); o.Add("search_scores", p.SearchScores);
-                    ps.Add(o);
-                }
-                d.Add("pairs", ps);
+                d.Add("pairs", PairsJson(Pairs));
+                d.Add("coverage_pairs", PairsJson(Coverage));
             }
             return d;
+        }
+
+        static List<object> PairsJson(List<PairScore> pairs)
+        {
+            var ps = new List<object>();
+            foreach (var p in pairs)
+            {
+                var o = new JsonObject();
+                o.Add("question", p.Question); o.Add("answer", p.Answer); o.Add("tokens", p.Tokens);
+                o.Add("s_x", p.SX); o.Add("s_y", p.SY); o.Add("value", p.Value);
+                o.Add("logp_source", p.LogpSource); o.Add("logp_summary", p.LogpSummary); o.Add("search_scores", p.SearchScores);
+                o.Add("verdict", p.Verdict); o.Add("p_supported", p.PSupported);
+                ps.Add(o);
+            }
+            return ps;
         }
     }
 
@@ -96,8 +114,10 @@ namespace Quals
         /// <summary>Text to encoder ids and back (Python's Scorer.codec).</summary>
         public readonly TextCodec Codec;
         readonly HashSet<int> ignore;
+        /// <summary>The verdict mode's calibration (null: off, or the bundle has none; the verdict fields stay null).</summary>
+        public readonly Calibration Calibration;
 
-        public Scorer(Bundle bundle, IOrtBackend backend, bool ownsBackend, int threads, QualsOptions options)
+        public Scorer(Bundle bundle, IOrtBackend backend, bool ownsBackend, int threads, QualsOptions options, bool verdicts = true)
         {
             Bundle = bundle;
             Manifest = bundle.Manifest;
@@ -106,20 +126,23 @@ namespace Quals
             Codec = new TextCodec(Tokenizer.FromFile(bundle.File("tokenizer")), Manifest);
             Options = options ?? DefaultOptions(Manifest, null);
             Options.Validate();
+            Calibration = verdicts ? Calibration.Load(bundle.Path, bundle.Digest) : null;
             engine = new Engine(bundle, backend, threads);
             ignore = new HashSet<int>(Manifest.AnsLmIgnoreIds) { Manifest.Tokens.Eos };
             if (Manifest.Tokens.Bos.HasValue) ignore.Add(Manifest.Tokens.Bos.Value);
         }
 
         /// <summary>Load a bundle (sha256-verified) with ONNX Runtime's C library from ortLibraryPath, else
-        /// $QUALS_ONNXRUNTIME_LIB, else the onnxruntime Python wheel. threads: intra-op threads (0: ORT default).</summary>
-        public static Scorer Load(string bundlePath, string ortLibraryPath = null, int threads = 0, OptionOverrides overrides = null, bool verify = true)
+        /// $QUALS_ONNXRUNTIME_LIB, else the onnxruntime Python wheel. threads: intra-op threads (0: ORT default).
+        /// verdicts: false ignores the bundle's calibration.json (Python's QualsOptions.verdicts).</summary>
+        public static Scorer Load(string bundlePath, string ortLibraryPath = null, int threads = 0, OptionOverrides overrides = null, bool verify = true,
+                                  bool verdicts = true)
         {
             var bundle = Bundle.Load(bundlePath, verify);
             var options = DefaultOptions(bundle.Manifest, overrides);
             options.Validate();
             var backend = new OrtCApiBackend(OrtLibrary.Locate(ortLibraryPath, bundlePath));
-            try { return new Scorer(bundle, backend, true, threads, options); }
+            try { return new Scorer(bundle, backend, true, threads, options, verdicts); }
             catch { backend.Dispose(); throw; }
         }
 
@@ -222,6 +245,7 @@ namespace Quals
             {
                 Encoded summ = Encode(summary, o.MaxSourceTokens);
                 List<float[]> logpSummary;
+                List<float[]> coverageSummary = null;
                 using (var enc = engine.Encode(summ.Ids))
                 {
                     r.Hypotheses = RunSearch(enc, o.Search);
@@ -234,6 +258,13 @@ namespace Quals
                     r.Selected = QaPairs.Select(r.SpanValid, o.MaxPairs);
                     logpSummary = r.Selected.Count == 0 ? new List<float[]>()
                         : engine.TeacherForced(enc, r.Selected.ConvertAll(p => p.Tokens), o.RescoreRows);
+                    if (Calibration != null && r.Selected.Count > 0)
+                    {
+                        r.CoverageTargets = Quals.Coverage.Targets(summary, r.Selected.ConvertAll(p => p.Answer), Codec, Manifest.SeparatorId,
+                                                                   Manifest.Tokens.Eos, Calibration.CommonWords);
+                        if (r.CoverageTargets.Count > 0) // calls of their own: the selected pairs' calls stay as they were
+                            coverageSummary = engine.TeacherForced(enc, r.CoverageTargets.ConvertAll(c => c.Tokens), o.RescoreRows);
+                    }
                 }
                 Encoded src = Encode(source, o.MaxSourceTokens);
                 r.NHypotheses = r.Hypotheses.Count;
@@ -242,11 +273,18 @@ namespace Quals
                 r.SummaryTokens = summ.NTextTokens; r.SummaryTruncated = summ.Truncated;
                 if (r.Selected.Count > 0)
                 {
-                    List<float[]> logpSource;
+                    List<float[]> logpSource, coverageSource = null;
                     using (var enc = engine.Encode(src.Ids))
+                    {
                         logpSource = engine.TeacherForced(enc, r.Selected.ConvertAll(p => p.Tokens), o.RescoreRows);
+                        if (r.CoverageTargets.Count > 0)
+                            coverageSource = engine.TeacherForced(enc, r.CoverageTargets.ConvertAll(c => c.Tokens), o.RescoreRows);
+                    }
                     for (int i = 0; i < r.Selected.Count; i++)
                         r.Pairs.Add(PairScore.Compute(r.Selected[i], logpSource[i], logpSummary[i], o.Variant, ignore));
+                    for (int i = 0; i < r.CoverageTargets.Count; i++)
+                        r.Coverage.Add(CoverageScore(r.CoverageTargets[i], coverageSource[i], coverageSummary[i]));
+                    if (Calibration != null) Judge(r, source, summary);
                 }
                 r.NPairs = r.Pairs.Count;
                 r.Quals = PairScore.Quals(r.Pairs, o.Variant);
@@ -258,6 +296,97 @@ namespace Quals
                 // one record's failure must not lose the others
                 return Error(e.GetType().Name + ": " + e.Message, o);
             }
+        }
+
+        /// <summary>A coverage pair as a PairScore: no search wrote it, so its summary side is the teacher-forced
+        /// one (the clean variant's term; search_scores holds the same log-probs).</summary>
+        PairScore CoverageScore(CoverageTarget c, float[] logpSource, float[] logpSummary)
+        {
+            int T = c.Tokens.Length;
+            if (logpSource.Length != T || logpSummary.Length != T) throw new ArgumentException("per-token arrays must all have one entry per token");
+            var p = new PairScore { Question = c.Question, Answer = c.Answer, Tokens = c.Tokens };
+            p.LogpSource = new double[T]; p.LogpSummary = new double[T]; p.SearchScores = new double[T];
+            for (int i = 0; i < T; i++) { p.LogpSource[i] = logpSource[i]; p.LogpSummary[i] = p.SearchScores[i] = logpSummary[i]; }
+            var idx = new List<int>();
+            for (int i = c.SepIndex + 1; i < T - 1; i++) if (!ignore.Contains(c.Tokens[i])) idx.Add(i);
+            p.AnswerIndex = idx.ToArray();
+            p.SX = NumpyMath.Mean(p.LogpSource);
+            p.SY = NumpyMath.Mean(p.LogpSummary);
+            p.Value = p.SX - p.SY;
+            return p;
+        }
+
+        /// <summary>The verdict mode's fields of r (Verdict.cs): the selected pairs and the coverage pairs judged
+        /// together. source, summary: stripped.</summary>
+        void Judge(Result r, string source, string summary)
+        {
+            if (r.Pairs.Count == 0) return;
+            var text = SourceText.Of(source, Codec.Roundtrip(source));
+            var all = new List<PairScore>(r.Pairs);
+            all.AddRange(r.Coverage);
+            r.Evidence = new List<PairEvidence>();
+            for (int i = 0; i < all.Count; i++)
+            {
+                bool selected = i < r.Pairs.Count;
+                int sep; string answer;
+                if (selected)
+                {
+                    var p = r.Selected[i];
+                    sep = p.SepIndex;
+                    answer = Decode(new ArraySegment<int>(p.Tokens, sep + 1, p.AnswerEnd - sep - 1));
+                }
+                else
+                {
+                    var c = r.CoverageTargets[i - r.Pairs.Count];
+                    sep = c.SepIndex; answer = c.Answer;
+                }
+                var q = new int[sep];
+                for (int k = 0; k < sep; k++) q[k] = k;
+                r.Evidence.Add(new PairEvidence { LogpSource = all[i].LogpSource, LogpSummary = all[i].LogpSummary,
+                    SearchScores = all[i].SearchScores, QuestionIndex = q, AnswerIndex = all[i].AnswerIndex,
+                    Answer = Unicode.PyLower(answer), Source = text });
+            }
+            var j = Calibration.Judge(r.Evidence);
+            r.Verdict = j.Verdict;
+            r.PConsistent = j.PConsistent;
+            r.Unsupported = new List<UnsupportedFact>();
+            for (int i = 0; i < all.Count; i++)
+            {
+                all[i].PSupported = j.Pairs[i].PSupported;
+                all[i].Verdict = j.Pairs[i].Verdict;
+                if (all[i].Verdict != "unsupported") continue;
+                if (i < r.Pairs.Count)
+                {
+                    // a selected pair as people read it (Python's Result pairs, quals.readable), its answer's span
+                    var t = Readable.PairText(all[i].Question, all[i].Answer, summary);
+                    r.Unsupported.Add(new UnsupportedFact { Question = t[0], Answer = t[1], Span = AnswerSpan(t[1], summary) });
+                }
+                else
+                {
+                    var f = r.CoverageTargets[i - r.Pairs.Count].Fact;
+                    r.Unsupported.Add(new UnsupportedFact { Question = all[i].Question, Answer = all[i].Answer, Span = new[] { f.Start, f.End } });
+                }
+            }
+        }
+
+        /// <summary>Where summary states answer (its first occurrence, ignoring case): [start, end) in code points,
+        /// or null (runtime/quals/qa.py answer_span).</summary>
+        public static int[] AnswerSpan(string answer, string summary)
+        {
+            if (answer.Length == 0) return null;
+            string lowS = Unicode.PyLower(summary), lowA = Unicode.PyLower(answer);
+            int i;
+            if (PyRe.CodePoints(lowS) == PyRe.CodePoints(summary) && PyRe.CodePoints(lowA) == PyRe.CodePoints(answer))
+            {
+                i = lowS.IndexOf(lowA, StringComparison.Ordinal);
+                if (i >= 0) i = PyRe.CodePoints(lowS, i);
+            }
+            else
+            {
+                i = summary.IndexOf(answer, StringComparison.Ordinal);
+                if (i >= 0) i = PyRe.CodePoints(summary, i);
+            }
+            return i < 0 ? null : new[] { i, i + PyRe.CodePoints(answer) };
         }
 
         static Result Error(string message, QualsOptions o)
@@ -274,7 +403,9 @@ namespace Quals
                 "quals", "bundle:" + Bundle.Digest.Substring(0, 12), "search:" + s.Search, "beams:" + s.NumBeams, "groups:" + s.NumGroups,
                 "div:" + s.Diversity.ToString("G", c), "len:" + s.MinLength + "-" + s.MaxLength, "lp:" + s.LengthPenalty.ToString("G", c),
                 "variant:" + Options.Variant, "pairs:" + Options.MaxPairs, "src:" + (Options.MaxSourceTokens ?? Manifest.MaxSourceTokens),
-                "ep:cpu", "host:csharp" });
+                // the verdicts' calibration, when the bundle has one
+                Calibration != null ? "cal:" + Calibration.Id.Substring(0, 12) : null,
+                "ep:cpu", "host:csharp" }.Where(x => x != null));
         }
     }
 }

@@ -137,13 +137,50 @@ namespace Quals.Tokenizers
                 || (c >= '\u2000' && c <= '\u200a') || c == '\u2028' || c == '\u2029' || c == '\u202f' || c == '\u205f' || c == '\u3000';
         }
 
-        /// <summary>Python's str.lower() (full case mapping; only U+0130 expands among common characters).</summary>
+        /// <summary>Python's str.lower() (full case mapping; only U+0130 expands among common characters; the
+        /// title-case letters, which Mono's tables leave as they are; Greek final sigma by context).</summary>
         public static string PyLower(string s)
         {
             var sb = new StringBuilder(s.Length);
             var cps = CodePoints(s);
-            foreach (int cp in cps) AppendLower(sb, cp);
+            for (int i = 0; i < cps.Count; i++)
+            {
+                int cp = cps[i];
+                if (cp == 0x3A3 && FinalSigma(cps, i)) sb.Append('\u03C2');
+                else if (cp == 0x1C5 || cp == 0x1C8 || cp == 0x1CB || cp == 0x1F2) sb.Append((char)(cp + 1));
+                else if ((cp >= 0x1F88 && cp <= 0x1F8F) || (cp >= 0x1F98 && cp <= 0x1F9F) || (cp >= 0x1FA8 && cp <= 0x1FAF)) sb.Append((char)(cp - 8));
+                else if (cp == 0x1FBC || cp == 0x1FCC || cp == 0x1FFC) sb.Append((char)(cp - 9));
+                else if (cp >= 0x2160 && cp <= 0x216F) sb.Append((char)(cp + 0x10)); // Roman numerals
+                else if (cp >= 0x24B6 && cp <= 0x24CF) sb.Append((char)(cp + 26)); // circled letters
+                else AppendLower(sb, cp);
+            }
             return sb.ToString();
+        }
+
+        static bool Cased(int cp)
+        {
+            var c = Category(cp);
+            return c == UnicodeCategory.UppercaseLetter || c == UnicodeCategory.LowercaseLetter || c == UnicodeCategory.TitlecaseLetter;
+        }
+
+        static bool CaseIgnorable(int cp)
+        {
+            var c = Category(cp);
+            return c == UnicodeCategory.NonSpacingMark || c == UnicodeCategory.EnclosingMark || c == UnicodeCategory.Format
+                || c == UnicodeCategory.ModifierLetter || c == UnicodeCategory.ModifierSymbol
+                || cp == '\'' || cp == '.' || cp == ':' || cp == '^' || cp == '`' || cp == 0xB7 || cp == 0x2018 || cp == 0x2019 || cp == 0x2024 || cp == 0x2027;
+        }
+
+        /// <summary>Unicode's Final_Sigma context (as CPython's str.lower applies it): a cased letter before,
+        /// none after (case-ignorable characters skipped).</summary>
+        static bool FinalSigma(List<int> cps, int i)
+        {
+            int j = i - 1;
+            while (j >= 0 && CaseIgnorable(cps[j])) j--;
+            if (j < 0 || !Cased(cps[j])) return false;
+            j = i + 1;
+            while (j < cps.Count && CaseIgnorable(cps[j])) j++;
+            return j == cps.Count || !Cased(cps[j]);
         }
     }
 }
