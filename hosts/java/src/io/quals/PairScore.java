@@ -15,7 +15,10 @@ public final class PairScore {
     public final double[] logpSource, logpSummary, searchScores;
     public final double sX, sY, value;
     public final int[] answerIndex;
-    final QaPair pair;
+    final QaPair pair; // null for a coverage pair
+    // the verdict mode (null without a calibration): the calibrated probability that the pair's fact is supported
+    Double pSupported;
+    String verdict;
 
     PairScore(QaPair p, double[] logpSource, double[] logpSummary, String variant, java.util.Set<Integer> ignore) {
         if (logpSource.length != p.tokens.length || logpSummary.length != p.tokens.length
@@ -36,6 +39,41 @@ public final class PairScore {
         double[] t = term(variant);
         sY = t[0];
         value = t[1];
+    }
+
+    /**
+     * A coverage pair (the verdict mode): no search wrote it, so its summary side is the teacher-forced one (the
+     * clean variant's term; search_scores holds the same log-probs). answer_index: after the separator, before the
+     * final EOS, not an ignored id.
+     */
+    PairScore(String question, String answer, int[] tokens, int sepIndex, double[] logpSource, double[] logpSummary,
+              java.util.Set<Integer> ignore) {
+        if (logpSource.length != tokens.length || logpSummary.length != tokens.length)
+            throw new IllegalArgumentException("per-token arrays must all have one entry per token");
+        this.pair = null;
+        this.question = question;
+        this.answer = answer;
+        this.tokens = tokens;
+        this.sepIndex = sepIndex;
+        this.logpSource = logpSource;
+        this.logpSummary = logpSummary;
+        this.searchScores = logpSummary.clone();
+        java.util.List<Integer> idx = new java.util.ArrayList<>();
+        for (int i = sepIndex + 1; i < tokens.length - 1; i++) if (!ignore.contains(tokens[i])) idx.add(i);
+        answerIndex = idx.stream().mapToInt(Integer::intValue).toArray();
+        sX = F32.mean(logpSource);
+        sY = F32.mean(logpSummary);
+        value = sX - sY;
+    }
+
+    /** The verdict mode's probability that this pair's fact is supported (null without a calibration). */
+    public Double pSupported() {
+        return pSupported;
+    }
+
+    /** The verdict mode's supported / uncertain / unsupported (null without a calibration). */
+    public String verdict() {
+        return verdict;
     }
 
     /** This pair's term under any variant (every variant is a function of the stored log-probs). */

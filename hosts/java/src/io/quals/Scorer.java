@@ -10,6 +10,9 @@ import io.quals.search.HfSearch;
 import io.quals.search.Hypothesis;
 import io.quals.search.SearchOptions;
 import io.quals.tokenizer.Tokenizer;
+import io.quals.verdict.Coverage;
+import io.quals.verdict.Readable;
+import io.quals.verdict.Verdict;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -40,6 +43,8 @@ public final class Scorer implements AutoCloseable {
     private final boolean ownsBackend;
     private final QualsOptions defaults;
     private final Set<Integer> ignore = new HashSet<>();
+    /** The verdict mode's calibration (calibration.json beside the bundle); null: the bundle has none. */
+    public final Verdict.Calibration calibration;
 
     private Scorer(Bundle bundle, OrtBackend backend, boolean ownsBackend, int threads) {
         this.bundle = bundle;
@@ -53,6 +58,7 @@ public final class Scorer implements AutoCloseable {
         }
         this.codec = new TextCodec(tok, manifest);
         this.defaults = QualsOptions.defaults(manifest, Map.of());
+        this.calibration = Verdict.load(bundle.path, bundle.digest());
         this.backend = backend;
         this.ownsBackend = ownsBackend;
         this.engine = new Engine(bundle, backend, threads);
@@ -134,12 +140,105 @@ public final class Scorer implements AutoCloseable {
         List<int[]> targets = new ArrayList<>();
         for (QaPair p : selected) targets.add(p.tokens);
         List<double[]> onSummary = engine.teacherForced(enc, targets, o.rescoreRows);
-        List<double[]> onSource = engine.teacherForced(engine.encode(srcEnc.ids), targets, o.rescoreRows);
+        List<Coverage.Target> coverage = List.of();
+        List<double[]> coverageOnSummary = List.of();
+        if (calibration != null) {
+            List<String> answers = new ArrayList<>();
+            for (QaPair p : selected) answers.add(p.answer);
+            coverage = Coverage.targets(summary, answers, codec, manifest.separatorId, manifest.eos, calibration.commonWords);
+            if (!coverage.isEmpty()) { // calls of their own: the selected pairs' calls stay as they were
+                List<int[]> ct = new ArrayList<>();
+                for (Coverage.Target c : coverage) ct.add(c.tokens);
+                coverageOnSummary = engine.teacherForced(enc, ct, o.rescoreRows);
+            }
+        }
+        Engine.EncoderOutput srcOut = engine.encode(srcEnc.ids);
+        List<double[]> onSource = engine.teacherForced(srcOut, targets, o.rescoreRows);
         List<PairScore> scored = new ArrayList<>();
         for (int i = 0; i < selected.size(); i++)
             scored.add(new PairScore(selected.get(i), onSource.get(i), onSummary.get(i), o.variant, ignore));
-        return new Result(PairScore.quals(scored, o.variant), Result.OK, null, o.variant, hyps, spanIdx, selIdx, srcEnc,
+        List<PairScore> covered = new ArrayList<>();
+        if (!coverage.isEmpty()) {
+            List<int[]> ct = new ArrayList<>();
+            for (Coverage.Target c : coverage) ct.add(c.tokens);
+            List<double[]> coverageOnSource = engine.teacherForced(srcOut, ct, o.rescoreRows);
+            for (int i = 0; i < coverage.size(); i++) {
+                Coverage.Target c = coverage.get(i);
+                covered.add(new PairScore(c.question, c.answer, c.tokens, c.sepIndex, coverageOnSource.get(i),
+                        coverageOnSummary.get(i), ignore));
+            }
+        }
+        Result r = new Result(PairScore.quals(scored, o.variant), Result.OK, null, o.variant, hyps, spanIdx, selIdx, srcEnc,
                 summEnc, scored);
+        r.coverage = covered;
+        r.coverageTargets = coverage;
+        if (calibration != null) judge(r, source, summary, selected, coverage);
+        return r;
+    }
+
+    /**
+     * The verdict mode's fields of a scored record: the selected pairs and the coverage pairs judged together
+     * (docs/hosts.md "Verdicts", steps 9-10).
+     */
+    private void judge(Result r, String source, String summary, List<QaPair> selected, List<Coverage.Target> coverage) {
+        Verdict.SourceText text = Verdict.SourceText.of(source, codec.roundtrip(source));
+        List<PairScore> all = new ArrayList<>(r.pairs);
+        all.addAll(r.coverage);
+        List<Verdict.Evidence> evidence = new ArrayList<>();
+        for (int i = 0; i < all.size(); i++) {
+            PairScore s = all.get(i);
+            int sep;
+            String answer;
+            if (i < selected.size()) {
+                QaPair p = selected.get(i);
+                sep = p.sepIndex;
+                answer = codec.decode(java.util.Arrays.copyOfRange(p.tokens, p.sepIndex + 1, p.answerEnd()));
+            } else {
+                Coverage.Target c = coverage.get(i - selected.size());
+                sep = c.sepIndex;
+                answer = c.answer;
+            }
+            int[] q = new int[sep];
+            for (int k = 0; k < sep; k++) q[k] = k;
+            evidence.add(new Verdict.Evidence(s.logpSource, s.logpSummary, s.searchScores, q, s.answerIndex,
+                    io.quals.verdict.PyRe.lower(answer), text));
+        }
+        Verdict.Judgement j = calibration.judge(evidence);
+        r.evidence = evidence;
+        r.verdict = j.verdict;
+        r.pConsistent = j.pConsistent;
+        List<Result.Unsupported> unsupported = new ArrayList<>();
+        for (int i = 0; i < all.size(); i++) {
+            PairScore s = all.get(i);
+            s.pSupported = j.pSupported[i];
+            s.verdict = j.pairVerdicts[i];
+            if (!s.verdict.equals("unsupported")) continue;
+            if (i < selected.size()) { // the pair as people read it, its answer's span in the summary
+                String[] qa = Readable.pairText(s.question, s.answer, summary);
+                unsupported.add(new Result.Unsupported(qa[0], qa[1], answerSpan(qa[1], summary)));
+            } else {
+                Coverage.Target c = coverage.get(i - selected.size());
+                unsupported.add(new Result.Unsupported(s.question, s.answer, new int[] {c.fact.start, c.fact.end}));
+            }
+        }
+        r.unsupported = unsupported;
+    }
+
+    /** Where {@code summary} states {@code answer} (its first occurrence, ignoring case), in code points; or null. */
+    static int[] answerSpan(String answer, String summary) {
+        if (answer.isEmpty()) return null;
+        String lowS = io.quals.verdict.PyRe.lower(summary), lowA = io.quals.verdict.PyRe.lower(answer);
+        int n = io.quals.verdict.PyRe.len(answer);
+        if (io.quals.verdict.PyRe.len(lowS) == io.quals.verdict.PyRe.len(summary) && io.quals.verdict.PyRe.len(lowA) == n) {
+            int i = lowS.indexOf(lowA);
+            if (i < 0) return null;
+            int start = lowS.codePointCount(0, i);
+            return new int[] {start, start + n};
+        }
+        int i = summary.indexOf(answer);
+        if (i < 0) return null;
+        int start = summary.codePointCount(0, i);
+        return new int[] {start, start + n};
     }
 
     private List<Hypothesis> search(Engine.EncoderOutput enc, SearchOptions s) {
@@ -159,6 +258,45 @@ public final class Scorer implements AutoCloseable {
     public TextCodec.Encoded encodeForModel(String text, QualsOptions o) {
         text = Strings.strip(text);
         return text.isEmpty() ? null : codec.encode(text, o.sourceLimit(manifest));
+    }
+
+    /** This host's version (the pom's), the signature's version part. */
+    public static final String VERSION = "0.1.0";
+
+    /**
+     * Every knob that changes the number, as the Python signature (runtime/quals/signature.py), then this host:
+     * {@code quals|bundle:…|search:…|…|src:N[|cal:ID]|ep:cpu|ort:…|version:…|host:java}. The {@code cal:} part
+     * names the calibration the verdicts come from, written only when they are computed.
+     */
+    public String signature(QualsOptions o) {
+        SearchOptions s = o.search;
+        List<String> parts = new ArrayList<>(List.of("quals", "bundle:" + bundle.digest().substring(0, 12),
+                "search:" + s.search, "beams:" + s.numBeams, "groups:" + s.numGroups, "div:" + g(s.diversity),
+                "len:" + s.minLength + "-" + s.maxLength, "lp:" + g(s.lengthPenalty)));
+        if (s.search.equals("hf")) {
+            parts.add("ret:" + s.returned());
+            parts.add("es:" + s.earlyStopping.toLowerCase(java.util.Locale.ROOT));
+        }
+        parts.add("variant:" + o.variant);
+        parts.add("pairs:" + o.maxPairs);
+        parts.add("src:" + o.sourceLimit(manifest));
+        if (calibration != null) parts.add("cal:" + calibration.id.substring(0, 12));
+        parts.add("ep:cpu");
+        parts.add("ort:" + backend.version());
+        parts.add("version:" + VERSION);
+        parts.add("host:java");
+        return String.join("|", parts);
+    }
+
+    /** Python's format(x, "g"): 6 significant digits, no trailing zeros, an exponent below 1e-4 and from 1e6. */
+    static String g(double x) {
+        if (x == 0) return "0";
+        if (!Double.isFinite(x)) return Double.isNaN(x) ? "nan" : x > 0 ? "inf" : "-inf";
+        java.math.BigDecimal b = new java.math.BigDecimal(x).round(new java.math.MathContext(6)).stripTrailingZeros();
+        int exp = b.precision() - b.scale() - 1;
+        if (exp >= -4 && exp < 6) return b.toPlainString();
+        String m = b.movePointLeft(exp).stripTrailingZeros().toPlainString();
+        return m + "e" + (exp < 0 ? "-" : "+") + (Math.abs(exp) < 10 ? "0" : "") + Math.abs(exp);
     }
 
     @Override

@@ -6,6 +6,10 @@ import io.quals.Scorer;
 import io.quals.Result;
 import io.quals.TextCodec;
 import io.quals.json.Json;
+import io.quals.verdict.Coverage;
+import io.quals.verdict.Facts;
+import io.quals.verdict.PyRe;
+import io.quals.verdict.Verdict;
 import io.quals.search.Hypothesis;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -27,8 +31,8 @@ import java.util.Map;
  */
 public final class Conformance {
     private final List<String> diffs = new ArrayList<>();
-    private double tolLogprob, tolQuals, maxLogprob, maxQuals;
-    private int checked;
+    private double tolLogprob, tolQuals, maxLogprob, maxQuals, maxVerdict;
+    private int checked, verdictChecks, comparisons; // comparisons: every value compared (verdictChecks: of the verdict mode)
 
     public static void main(String[] args) throws Exception {
         Path root = Path.of("");
@@ -71,6 +75,10 @@ public final class Conformance {
             String digest = q.bundle.digest();
             if (!digest.equals(b.get("digest")))
                 diff("$.bundle.digest", digest, b.get("digest")); // vectors made from another bundle
+            // the calibration the vectors were made with (null: none, and no verdicts) is the one this host loaded
+            Object cal = doc.get("calibration");
+            exact("$.calibration.id", q.calibration == null ? null : q.calibration.id,
+                    cal == null ? null : Json.obj(cal).get("id"));
             List<Object> tokenization = Json.arr(doc.get("tokenization"));
             for (int i = 0; i < tokenization.size(); i++) {
                 Map<String, Object> v = Json.obj(tokenization.get(i));
@@ -92,6 +100,8 @@ public final class Conformance {
         summary.put("failures", diffs.size());
         summary.put("max_abs_diff_logprob", maxLogprob);
         summary.put("max_abs_diff_quals", maxQuals);
+        summary.put("verdict_checks", verdictChecks);
+        summary.put("max_abs_diff_verdict", maxVerdict);
         summary.put("seconds", Math.round((System.nanoTime() - t0) / 1e7) / 100.0);
         System.out.println(Json.write(summary));
         if (!diffs.isEmpty()) {
@@ -116,7 +126,97 @@ public final class Conformance {
             Result res = q.score(source, summary, o);
             checked++;
             checkRun(res, run, rp);
+            if (run.get("verdicts") != null) {
+                int before = comparisons;
+                checkVerdicts(q, res, PyRe.strip(summary), Json.obj(run.get("verdicts")), rp + ".verdicts");
+                verdictChecks += comparisons - before;
+            }
         }
+    }
+
+    /** The verdict mode's steps of one run (Python: quals.tasks.conformance._verdicts). */
+    private void checkVerdicts(Scorer q, Result r, String summary, Map<String, Object> v, String p) {
+        Verdict.Calibration cal = q.calibration;
+        if (cal == null) {
+            diff(p, "no calibration loaded", "a verdicts block");
+            return;
+        }
+        List<Facts.Fact> facts = summary.isEmpty() ? List.of() : Facts.findFacts(summary, cal.commonWords);
+        List<Object> ef = Json.arr(v.get("facts"));
+        exact(p + ".facts.length", facts.size(), ef.size());
+        for (int i = 0; i < Math.min(facts.size(), ef.size()); i++) {
+            Map<String, Object> e = Json.obj(ef.get(i));
+            Facts.Fact f = facts.get(i);
+            String fp = p + ".facts[" + i + "]";
+            exact(fp + ".start", f.start, num(e.get("start")));
+            exact(fp + ".end", f.end, num(e.get("end")));
+            exact(fp + ".kind", f.kind, e.get("kind"));
+            exact(fp + ".text", f.text, e.get("text"));
+        }
+        List<Object> ec = Json.arr(v.get("coverage"));
+        exact(p + ".coverage.length", r.coverageTargets.size(), ec.size());
+        for (int i = 0; i < Math.min(Math.min(r.coverageTargets.size(), r.coverage.size()), ec.size()); i++) {
+            Map<String, Object> e = Json.obj(ec.get(i));
+            Coverage.Target t = r.coverageTargets.get(i);
+            PairScore s = r.coverage.get(i);
+            String cp = p + ".coverage[" + i + "]";
+            exact(cp + ".question", t.question, e.get("question"));
+            exact(cp + ".answer", t.answer, e.get("answer"));
+            exact(cp + ".fact", new int[] {t.fact.start, t.fact.end}, Json.ints(e.get("fact")));
+            exact(cp + ".tokens", t.tokens, Json.ints(e.get("tokens")));
+            exact(cp + ".sep_index", t.sepIndex, num(e.get("sep_index")));
+            exact(cp + ".answer_index", s.answerIndex, Json.ints(e.get("answer_index")));
+            close(cp + ".logp_source", s.logpSource, Json.doubles(e.get("logp_source")), false);
+            close(cp + ".logp_summary", s.logpSummary, Json.doubles(e.get("logp_summary")), false);
+        }
+        List<PairScore> scored = new ArrayList<>(r.pairs);
+        scored.addAll(r.coverage);
+        List<Object> ep = Json.arr(v.get("pairs"));
+        exact(p + ".pairs.length", scored.size(), ep.size());
+        for (int i = 0; i < Math.min(Math.min(scored.size(), ep.size()), r.evidence.size()); i++) {
+            Map<String, Object> e = Json.obj(ep.get(i));
+            String pp = p + ".pairs[" + i + "]";
+            Map<String, Object> ev = Json.obj(e.get("features"));
+            double[] x = cal.featureValues(r.evidence.get(i));
+            for (int k = 0; k < x.length; k++) {
+                String f = cal.features.get(k);
+                verdictClose(pp + ".features." + f, x[k], ev.get(f));
+            }
+            verdictClose(pp + ".logit", cal.pairLogit(r.evidence.get(i)), e.get("logit"));
+            verdictClose(pp + ".p_supported", scored.get(i).pSupported(), e.get("p_supported"));
+            exact(pp + ".verdict", scored.get(i).verdict(), e.get("verdict"));
+        }
+        exact(p + ".verdict", r.verdict, v.get("verdict"));
+        verdictClose(p + ".p_consistent", r.pConsistent, v.get("p_consistent"));
+        Object eu = v.get("unsupported");
+        if (r.unsupported == null || eu == null) {
+            exact(p + ".unsupported", r.unsupported == null ? null : "a list", eu == null ? null : "a list");
+            return;
+        }
+        List<Object> us = Json.arr(eu);
+        exact(p + ".unsupported.length", r.unsupported.size(), us.size());
+        for (int i = 0; i < Math.min(r.unsupported.size(), us.size()); i++) {
+            Map<String, Object> e = Json.obj(us.get(i));
+            Result.Unsupported u = r.unsupported.get(i);
+            String up = p + ".unsupported[" + i + "]";
+            exact(up + ".question", u.question, e.get("question"));
+            exact(up + ".answer", u.answer, e.get("answer"));
+            exact(up + ".span", u.span, e.get("span") == null ? null : Json.ints(e.get("span")));
+        }
+    }
+
+    /** A verdict-mode number: within the log-prob tolerance; null only where null is expected. */
+    private void verdictClose(String path, Double got, Object want) {
+        comparisons++;
+        if (got == null || want == null) {
+            if (got != null || want != null) diff(path, got, want);
+            return;
+        }
+        double w = ((Number) want).doubleValue();
+        double d = Math.abs(got - w);
+        if (got.doubleValue() == w) d = 0;
+        maxVerdict = Math.max(maxVerdict, d);
+        if (!(d <= tolLogprob)) diff(path, got, want);
     }
 
     private void encodedEquals(String path, TextCodec.Encoded got, Object expected) {
@@ -199,6 +299,7 @@ public final class Conformance {
     }
 
     private boolean exact(String path, Object got, Object want) {
+        comparisons++;
         boolean eq = got instanceof int[] && want instanceof int[] ? Arrays.equals((int[]) got, (int[]) want)
                 : java.util.Objects.equals(got, want);
         if (!eq) diff(path, got, want);
@@ -214,6 +315,7 @@ public final class Conformance {
     }
 
     private void close(String path, double got, double want, boolean quals) {
+        comparisons++;
         double d = Math.abs(got - want);
         if (got == want) d = 0; // equal infinities
         if (quals) maxQuals = Math.max(maxQuals, d);
