@@ -12,11 +12,13 @@ the QUALS mean.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .cloze import cloze_question
 from .facts import Fact, covers, find_facts
+from .qa import QAPair
+from .search import Hypothesis
 from .text import TextCodec
 
 CLOZE_KIND = {"name": "name", "number": "quantity", "date": "date"}  # facts' kinds -> cloze's
@@ -35,6 +37,12 @@ class CoverageTarget:
     fact: Fact
     tokens: tuple[int, ...]
     sep_index: int
+
+    def as_pair(self, logp_summary: Sequence[float]) -> QAPair:
+        """The pair as score.pair_score reads one: no search wrote it, so the teacher-forced log-probs on the
+        summary stand for its search scores (the clean variant's summary side)."""
+        hyp = Hypothesis(self.tokens, tuple(float(x) for x in logp_summary), 0.0, finished=True)
+        return QAPair(self.question, self.answer, self.tokens, self.sep_index, hyp)
 
 
 def sentence_of(text: str, start: int, end: int) -> tuple[int, int]:

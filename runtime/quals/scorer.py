@@ -84,6 +84,14 @@ class _InFlight:
                      tuple(self.coverage))
 
 
+@dataclass
+class _Source:
+    """A cached source: its ids and encoder output per window, and its lexical view once a verdict needed it."""
+
+    windows: list[tuple[Encoded, EncoderOutput]]
+    text: SourceText | None = None
+
+
 def for_people(pair: PairScore, summary: str) -> PairScore:
     """The pair with its question and answer as the summary writes them (readable.pair_text); numbers unchanged."""
     question, answer = pair_text(pair.question, pair.answer, summary)
@@ -108,7 +116,7 @@ class Scorer:
         # the verdict mode's calibration (None: off, or the bundle has none; the verdict fields stay null)
         self.calibration: Calibration | None = (
             load_calibration(bundle.path, bundle.digest) if options.verdicts else None)
-        self._sources: dict[str, list[tuple[Encoded, EncoderOutput]]] = {}  # _encoded_source's cache, oldest first
+        self._sources: dict[str, _Source] = {}  # _encoded_source's cache, oldest first
         self._ignore = frozenset(self.manifest.ans_lm_ignore_ids) | {
             t for t in (self.manifest.tokens.eos, self.manifest.tokens.bos) if t is not None
         }
@@ -272,7 +280,7 @@ class Scorer:
 
     def _rescore_on_source(self, group: list[_InFlight]) -> None:
         w0 = group[0]
-        windows = self._encoded_source(w0.source)
+        windows = self._encoded_source(w0.source).windows
         w0.source_encoded = windows[0][0]
         for w in group:
             # Each record's pairs in their own decoder passes, never mixed with another record's: a dynamic-int8
@@ -289,32 +297,21 @@ class Scorer:
             if w.coverage:
                 per_window = [self.engine.teacher_forced(enc, [c.tokens for c in w.coverage],
                                                          max_rows=self.options.rescore_rows) for _, enc in windows]
-                coverage = [self._coverage_score(c, lp_src, lp_summ)
+                # no search wrote a coverage pair: its summary side is the teacher-forced one (the clean term)
+                coverage = [pair_score(c.as_pair(lp_summ), lp_src, lp_summ, "clean", self._ignore)
                             for c, lp_src, lp_summ in zip(w.coverage, best_windows(per_window),
                                                           w.coverage_logp_summary)]
-            result = self._result(w, tuple(scored))
-            w.result = self._judged(w, result, coverage) if self.calibration is not None else \
-                dataclasses.replace(result, coverage=tuple(coverage))
+            w.result = self._judged(w, dataclasses.replace(self._result(w, tuple(scored)), coverage=tuple(coverage)))
 
-    def _coverage_score(self, c: CoverageTarget, logp_source: np.ndarray, logp_summary: np.ndarray) -> PairScore:
-        """A coverage pair as a PairScore: no search wrote it, so its summary side is the teacher-forced one
-        (the clean variant's term; search_scores holds the same log-probs)."""
-        src, summ = np.asarray(logp_source, dtype=np.float64), np.asarray(logp_summary, dtype=np.float64)
-        idx = tuple(i for i in range(c.sep_index + 1, len(c.tokens) - 1) if c.tokens[i] not in self._ignore)
-        s_x, s_y = float(src.mean()), float(summ.mean())
-        return PairScore(c.question, c.answer, c.tokens, tuple(float(x) for x in src), tuple(float(x) for x in summ),
-                         tuple(float(x) for x in summ), s_x, s_y, s_x - s_y, idx)
-
-    def _judged(self, w: _InFlight, result: Result, coverage: list[PairScore] | None = None) -> Result:
+    def _judged(self, w: _InFlight, result: Result) -> Result:
         """`result` with the verdict mode's fields (quals.verdict), when the scorer has a calibration: the
         selected pairs and the coverage pairs judged together."""
         if self.calibration is None or not result.pairs:
             return result
-        coverage = coverage or []
-        evidence = self._evidence(w.source, w.selected, w.coverage, [*result.pairs, *coverage])
-        judgement = self.calibration.judge(evidence)
+        scores = [*result.pairs, *result.coverage]
+        judgement = self.calibration.judge(self._evidence(w.source, w.selected, w.coverage, scores))
         judged = [dataclasses.replace(s, p_supported=j.p_supported, verdict=j.verdict)
-                  for s, j in zip([*result.pairs, *coverage], judgement.pairs)]
+                  for s, j in zip(scores, judgement.pairs)]
         pairs, covered = tuple(judged[:len(result.pairs)]), tuple(judged[len(result.pairs):])
         spans = [answer_span(s.answer, w.summary) for s in pairs] + [(c.fact.start, c.fact.end) for c in w.coverage]
         unsupported = tuple(Fact(s.question, s.answer, span) for s, span in zip(judged, spans)
@@ -332,7 +329,7 @@ class Scorer:
                   scores: Sequence[PairScore]) -> list[PairEvidence]:
         """PairEvidence of `scores` (the selected pairs' then the coverage pairs'): a selected pair's answer text
         is its answer tokens decoded, a coverage pair's the fact as the summary writes it; lower-cased."""
-        text = SourceText.of(source, self.codec.roundtrip(source))
+        text = self._source_text(source)
         seps = [p.sep_index for p in selected] + [c.sep_index for c in coverage]
         answers = [self.codec.decode(p.tokens[p.answer_slice]) for p in selected] + [c.answer for c in coverage]
         return [PairEvidence(np.asarray(s.logp_source), np.asarray(s.logp_summary), np.asarray(s.search_scores),
@@ -345,18 +342,28 @@ class Scorer:
             return self.codec.windows(source, self.options.max_source_tokens)
         return [self.codec.encode(source, self.options.max_source_tokens)]
 
-    def _encoded_source(self, source: str) -> list[tuple[Encoded, EncoderOutput]]:
+    def _encoded_source(self, source: str) -> _Source:
         """The source's ids and encoder output (one per window), from a cache of the last SOURCE_CACHE sources:
         summaries of one source share its encoding across calls too, so that scoring one record per call (each
         written as soon as it is scored) costs no more encoder passes than a batch of them. The same ids give
         the same encoder output bit for bit, so a hit changes no number."""
         hit = self._sources.pop(source, None)
         if hit is None:
-            hit = [(ids, self.engine.encode(ids.ids)) for ids in self._source_ids(source)]
+            hit = _Source([(ids, self.engine.encode(ids.ids)) for ids in self._source_ids(source)])
         self._sources[source] = hit
         while len(self._sources) > SOURCE_CACHE:
             self._sources.pop(next(iter(self._sources)))
         return hit
+
+    def _source_text(self, source: str) -> SourceText:
+        """The source as the verdict features read it, made once per cached source (a summary of a source met
+        before reuses it, as it reuses the encoding)."""
+        entry = self._sources.get(source)
+        if entry is None:
+            return SourceText.of(source, self.codec.roundtrip(source))
+        if entry.text is None:
+            entry.text = SourceText.of(source, self.codec.roundtrip(source))
+        return entry.text
 
     def _result(self, w: _InFlight, pairs: tuple[PairScore, ...]) -> Result:
         if w.source_encoded is None:

@@ -42,12 +42,18 @@ class CalibrationError(BundleError):
     """A calibration file that cannot be used with this bundle (corrupt, another format, another bundle's)."""
 
 
+def is_word_char(ch: str) -> bool:
+    """A letter (Unicode L*) or a decimal digit (Nd): what `words` and `edge_trimmed` keep."""
+    cat = unicodedata.category(ch)
+    return cat[0] == "L" or cat == "Nd"
+
+
 def words(text: str) -> list[str]:
     """Maximal runs of letters (Unicode L*) and decimal digits (Nd): the same words in every host, whatever its
     regex engine calls a word character."""
     out, cur = [], []
     for ch in text:
-        if unicodedata.category(ch)[0] == "L" or unicodedata.category(ch) == "Nd":
+        if is_word_char(ch):
             cur.append(ch)
         elif cur:
             out.append("".join(cur))
@@ -94,7 +100,7 @@ def _mean_at(values: np.ndarray, index: Sequence[int]) -> float:
 def edge_trimmed(text: str) -> str:
     """`text` without the characters at either end that are neither letters (L*) nor decimal digits (Nd): an
     answer's closing period or quote is not part of the fact ("third time." is written "third time," there)."""
-    chars = [unicodedata.category(c)[0] == "L" or unicodedata.category(c) == "Nd" for c in text]
+    chars = [is_word_char(c) for c in text]
     if not any(chars):
         return ""
     first, last = chars.index(True), len(chars) - 1 - chars[::-1].index(True)

@@ -220,8 +220,12 @@ def render_html(e: Explanation, *, title: str | None = None, index_href: str | N
     data = json.dumps(e.to_dict(), ensure_ascii=False, allow_nan=False).replace("<", "\\u003c")
     verdicts = e.verdict is not None
     everything = (*e.pairs, *e.coverage)
+
+    def kind(p: PairView) -> str:  # the coverage pairs are numbered after the pairs
+        return " (coverage)" if p.rank >= len(e.pairs) else ""
+
     rows = "".join(
-        f"<tr><td>{p.rank + 1}{' (coverage)' if p in e.coverage else ''}</td><td>{html.escape(p.question)}</td>"
+        f"<tr><td>{p.rank + 1}{kind(p)}</td><td>{html.escape(p.question)}</td>"
         f"<td>{html.escape(p.answer)}</td>"
         + (f"<td>{html.escape(p.verdict or 'none')} ({_fmt(p.p_supported, 2)})</td>" if verdicts else "")
         + f"<td>{_fmt(p.s_x)}</td><td>{_fmt(p.s_y)}</td><td><b>{_fmt(p.value)}</b></td></tr>" for p in everything)
@@ -240,7 +244,7 @@ def render_html(e: Explanation, *, title: str | None = None, index_href: str | N
                   "lower): this bundle has no calibration, so a mark says what the score was made of, not that the "
                   "fact is wrong.</p>")
     charts = "".join(
-        f'<div class="pair"><b>Pair {p.rank + 1}</b>{" (coverage)" if p in e.coverage else ""}: '
+        f'<div class="pair"><b>Pair {p.rank + 1}</b>{kind(p)}: '
         f"{html.escape(p.question)} &rarr; "
         f"<b>{html.escape(p.answer)}</b> <span class=\"muted\">value {_fmt(p.value)} = S_x {_fmt(p.s_x)} - S_y "
         f"{_fmt(p.s_y)}</span>{_chart(p)}</div>" for p in everything)
@@ -324,7 +328,7 @@ def render_png(e: Explanation, path: str | Path) -> Path:
             label.set_fontweight("bold" if t.role == "answer" else "normal")
         ax.set_xlim(-0.5, len(p.tokens) - 0.5)
         ax.set_ylim(0, 1)
-        verdict = (f", {p.verdict}" if p.verdict else "") + (", coverage pair" if p in e.coverage else "")
+        verdict = (f", {p.verdict}" if p.verdict else "") + (", coverage pair" if p.rank >= len(e.pairs) else "")
         ax.set_title(f"{p.rank + 1}. {p.question} \u2192 {p.answer}   (value {p.value:.3f}{verdict})", fontsize=9,
                      loc="left")
     if not shown:
