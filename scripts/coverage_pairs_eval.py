@@ -19,23 +19,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 
 import numpy as np
 from quals import Scorer
+from quals.coverage import CLOZE_KIND, sentence_of
 from quals.facts import covers, find_facts
 
 ROOT = Path(__file__).resolve().parent.parent
-KIND = {"name": "name", "number": "quantity", "date": "date"}
-
-
-def sentence_of(text: str, start: int, end: int) -> tuple[int, int]:
-    lo = max((m.end() for m in re.finditer(r"[.!?]\s+", text[:start])), default=0)
-    m = re.search(r"[.!?](\s|$)", text[end:])
-    return lo, end + m.end() if m else len(text)
-
-
 def cloze_pairs(scorer: Scorer, summary: str, facts) -> list[tuple[list[int], str, str]]:
     from quals.cloze import cloze_question
 
@@ -43,7 +34,7 @@ def cloze_pairs(scorer: Scorer, summary: str, facts) -> list[tuple[list[int], st
     out = []
     for f in facts:
         lo, hi = sentence_of(summary, f.start, f.end)
-        q = cloze_question(summary[lo:hi], f.start - lo, f.end - lo, KIND[f.kind])
+        q = cloze_question(summary[lo:hi], f.start - lo, f.end - lo, CLOZE_KIND[f.kind])
         if q is None:
             continue
         out.append((scorer.codec.qa_target(q, f.text, m.separator.id), q, f.text))

@@ -16,52 +16,14 @@ import json
 from pathlib import Path
 
 import numpy as np
-from quals.train.calibrate import Evidence, pair_label
+from quals.tasks.metrics import roc_auc
+from quals.train.calibrate import Evidence, fit_logistic, pair_label
 from quals.verdict import FEATURES
 
 ROOT = Path(__file__).resolve().parent.parent
 INPUTS = {"calibration-set": "build/verdicts/calibration-set.jsonl", "synthetic": "build/eval/synthetic.jsonl",
           "summeval": "../shared/data/eval/summeval.jsonl", "polytope": "../shared/data/eval/polytope.jsonl",
           "gofigure": "../shared/data/eval/gofigure.jsonl", "goyal21": "../shared/data/eval/goyal21.jsonl"}
-
-
-def auc(y: np.ndarray, s: np.ndarray) -> float:
-    pos, neg = s[y == 1], s[y == 0]
-    if not len(pos) or not len(neg):
-        return float("nan")
-    order = np.argsort(np.concatenate([pos, neg]), kind="mergesort")
-    ranks = np.empty(len(order))
-    allv = np.concatenate([pos, neg])[order]
-    # average ranks for ties
-    i = 0
-    while i < len(allv):
-        j = i
-        while j + 1 < len(allv) and allv[j + 1] == allv[i]:
-            j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
-        i = j + 1
-    r_pos = ranks[: len(pos)].sum()
-    return float((r_pos - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, w: np.ndarray | None = None) -> np.ndarray:
-    """Newton's method on the L2-penalised log-loss; x gets a bias column."""
-    xb = np.hstack([x, np.ones((len(x), 1))])
-    w_s = np.ones(len(y)) if w is None else w
-    beta = np.zeros(xb.shape[1])
-    for _ in range(50):
-        p = 1 / (1 + np.exp(-xb @ beta))
-        g = xb.T @ (w_s * (p - y)) + l2 * np.r_[beta[:-1], 0]
-        h = (xb * (w_s * p * (1 - p))[:, None]).T @ xb + l2 * np.diag(np.r_[np.ones(len(beta) - 1), 0])
-        step = np.linalg.solve(h, g)
-        beta -= step
-        if np.abs(step).max() < 1e-9:
-            break
-    return beta
-
-
-def logit(x: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    return np.hstack([x, np.ones((len(x), 1))]) @ beta
 
 
 class Features:
@@ -158,16 +120,16 @@ class Model:
     def fit(self, recs: list[dict]) -> Model:
         x, y, owner = matrix(recs, self.names)
         self.mu, self.sd = x.mean(0), x.std(0) + 1e-9
-        self.beta = fit_logistic((x - self.mu) / self.sd, y.astype(float))
-        z = logit((x - self.mu) / self.sd, self.beta)
+        self.w, self.b = fit_logistic((x - self.mu) / self.sd, y.astype(float))
+        z = ((x - self.mu) / self.sd) @ self.w + self.b
         xs, keep = summary_inputs(recs, z, owner, AGGREGATES[self.agg])
         ys = np.asarray([int(float(recs[i]["label"]) >= 0.5) for i in keep], dtype=float)
-        self.gamma = fit_logistic(xs, ys)
+        self.v, self.c = fit_logistic(xs, ys)
         return self
 
     def pair_logits(self, recs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
         x, _, owner = matrix(recs, self.names)
-        return logit((x - self.mu) / self.sd, self.beta), owner
+        return ((x - self.mu) / self.sd) @ self.w + self.b, owner
 
     def p_consistent(self, recs: list[dict]) -> np.ndarray:
         """One probability per record; NaN where a record has no pair."""
@@ -175,15 +137,8 @@ class Model:
         out = np.full(len(recs), np.nan)
         if len(z):
             xs, keep = summary_inputs(recs, z, owner, AGGREGATES[self.agg])
-            out[keep] = 1 / (1 + np.exp(-logit(xs, self.gamma)))
+            out[keep] = 1 / (1 + np.exp(-(xs @ self.v + self.c)))
         return out
-
-
-def folds_of(recs: list[dict], k: int = 5) -> list[int]:
-    docs = sorted({r["doc"] for r in recs})
-    rng = np.random.default_rng(0)
-    order = {d: i % k for i, d in enumerate(rng.permutation(docs))}
-    return [order[r["doc"]] for r in recs]
 
 
 def cv_predict(cal: list[dict], target: list[dict], names: list[str], agg: str, k: int = 5) -> np.ndarray:
@@ -201,11 +156,6 @@ def cv_predict(cal: list[dict], target: list[dict], names: list[str], agg: str, 
         m = Model(names, agg).fit(train)
         out[test_idx] = m.p_consistent([target[i] for i in test_idx])
     return out
-
-
-def balanced_accuracy(y: np.ndarray, p: np.ndarray, t: float) -> float:
-    pred = p >= t
-    return 0.5 * ((pred[y == 1]).mean() + (~pred[y == 0]).mean())
 
 
 def main() -> None:
@@ -227,7 +177,7 @@ def main() -> None:
     for name in FEATURES:
         x, y, _ = matrix(cal, [name])
         x_all[name] = x
-        print(f"  {name:14s} {auc(y, x[:, 0]):.3f}   (pairs {len(y)}, unsupported {(y == 0).sum()})")
+        print(f"  {name:14s} {roc_auc(x[:, 0], y):.3f}   (pairs {len(y)}, unsupported {(y == 0).sum()})")
     print("== summary level: pooled ROC-AUC of p_consistent (calibration set and synthetic: 5-fold CV by document)")
     header = f"  {'features':16s} {'agg':9s} " + " ".join(f"{n[:10]:>10s}" for n in data)
     print(header)
@@ -241,7 +191,7 @@ def main() -> None:
                 else:
                     p = Model(names, agg).fit(cal).p_consistent(recs)
                 ok = ~np.isnan(p)
-                row.append(auc(y[ok], p[ok]))
+                row.append(roc_auc(p[ok], y[ok]))
             print(f"  {fs:16s} {agg:9s} " + " ".join(f"{v:10.3f}" for v in row))
     print("== baselines: the record's quals (paper), and means of raw terms over the selected pairs")
     for term in ("quals", "pair_diff", "answer_diff"):
@@ -250,7 +200,7 @@ def main() -> None:
             y = np.asarray([int(float(r["label"]) >= 0.5) for r in recs])
             s = np.asarray([baseline(r, term) for r in recs])
             ok = ~np.isnan(s)
-            row.append(auc(y[ok], s[ok]))
+            row.append(roc_auc(s[ok], y[ok]))
         print(f"  {term:26s} " + " ".join(f"{v:10.3f}" for v in row))
     for spec in a.focus:
         names, agg = FEATURE_SETS[spec.split(":")[0]], spec.split(":")[1]
@@ -308,10 +258,10 @@ def focus(data: dict, cal: list[dict], names: list[str], agg: str, spec: str, n_
         for _ in range(n_boot):
             i = rng.integers(0, len(y), len(y))
             if 0 < y[i].sum() < len(i):
-                diffs.append(auc(y[i], p[i]) - auc(y[i], q[i]))
+                diffs.append(roc_auc(p[i], y[i]) - roc_auc(q[i], y[i]))
         lo, hi = np.percentile(diffs, [2.5, 97.5])
-        line = f"  {n:16s} n={len(y):4d}  p_consistent {auc(y, p):.3f}  paper {auc(y, q):.3f}  diff " \
-               f"{auc(y, p) - auc(y, q):+.3f} [{lo:+.3f}, {hi:+.3f}]"
+        line = f"  {n:16s} n={len(y):4d}  p_consistent {roc_auc(p, y):.3f}  paper {roc_auc(q, y):.3f}  diff " \
+               f"{roc_auc(p, y) - roc_auc(q, y):+.3f} [{lo:+.3f}, {hi:+.3f}]"
         if n == "synthetic":
             ids = [r["id"] for r, k in zip(recs, ok) if k]
             line += f"  paired: p {paired(ids, p):.3f}, paper {paired(ids, q):.3f}"

@@ -37,11 +37,14 @@ from pathlib import Path
 import numpy as np
 from quals.bundle import load_bundle
 from quals.facts import common_words
+from quals.tasks.evaluate import verdict_metrics
+from quals.tasks.metrics import best_balanced_accuracy, roc_auc
 from quals.text import TextCodec
 from quals.verdict import AGGREGATES, Calibration, PairEvidence, SourceText, write_calibration
+from quals.verdict import FEATURES as ALL_FEATURES
 
 from . import calibration_set
-from .data import read_jsonl
+from .data import jsonl_text, read_jsonl, write_jsonl
 
 # Chosen by `python scripts/verdict_features.py` on every development record (docs/verdicts.md): the answer's
 # and the whole pair's log-likelihood differences, and whether the answer is written in the source at all; the
@@ -103,8 +106,6 @@ def pair_label(pair: dict, summary: str, planted: Sequence[int] | None, label: i
 
 
 def records(details: Path, inputs: Path, evidence: Evidence, features: Sequence[str]) -> list[Record]:
-    from quals.verdict import FEATURES as ALL
-
     by_id = {str(r["id"]): r for r in read_jsonl(inputs)}
     out = []
     for line in details.read_text(encoding="utf-8").splitlines():
@@ -115,7 +116,7 @@ def records(details: Path, inputs: Path, evidence: Evidence, features: Sequence[
         source = evidence.source(src["source"].strip())
         pairs = [(p, False) for p in r["pairs"]] + [(p, True) for p in r.get("coverage_pairs") or ()]
         ev = [evidence.of(p, source, coverage) for p, coverage in pairs]
-        x = np.array([[ALL[f](e) for f in features] for e in ev], dtype=float)
+        x = np.array([[ALL_FEATURES[f](e) for f in features] for e in ev], dtype=float)
         labels = np.array([pair_label(p, src["summary"].strip(), src.get("planted"), int(src["label"]))
                            for p, _ in pairs])
         out.append(Record(str(r["id"]), src.get("doc", str(r["id"])), int(src["label"]), x, labels))
@@ -193,22 +194,6 @@ def cross_validated(recs: Sequence[Record]) -> tuple[np.ndarray, np.ndarray, np.
     return p_sum, np.concatenate(p_pair), np.concatenate(y_pair)
 
 
-def auc(y: np.ndarray, s: np.ndarray) -> float:
-    """ROC-AUC with ties counted half (Mann-Whitney)."""
-    pos, neg = s[y == 1], s[y == 0]
-    if not len(pos) or not len(neg):
-        return float("nan")
-    greater = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
-    return float(greater / (len(pos) * len(neg)))
-
-
-def best_threshold(y: np.ndarray, p: np.ndarray) -> float:
-    """The threshold of the best balanced accuracy (predict 1 when p >= t)."""
-    cands = np.unique(p)
-    scores = [0.5 * ((p[y == 1] >= t).mean() + (p[y == 0] < t).mean()) for t in cands]
-    return float(cands[int(np.argmax(scores))])
-
-
 def thresholds(y: np.ndarray, p: np.ndarray, precision: float = PRECISION) -> tuple[float, float]:
     """(lower, upper): p >= upper holds >= `precision` positives, p < lower >= `precision` negatives; the
     widest such region on each side. Crossing: both at the best balanced accuracy's threshold."""
@@ -216,19 +201,23 @@ def thresholds(y: np.ndarray, p: np.ndarray, precision: float = PRECISION) -> tu
     upper = next((float(t) for t in cands if (y[p >= t] == 1).mean() >= precision), 1.0)
     lower = next((float(t) for t in cands[::-1] if (p < t).any() and (y[p < t] == 0).mean() >= precision), 0.0)
     if lower > upper:
-        t = best_threshold(y, p)
+        t = best_balanced_accuracy(p, y)[1]
         return t, t
     return lower, upper
 
 
 def report(y: np.ndarray, p: np.ndarray, lo: float, hi: float) -> dict:
-    pred = np.where(p >= hi, 1, np.where(p < lo, 0, -1))
-    ba = 0.5 * ((pred[y == 1] == 1).mean() + (pred[y == 0] == 0).mean())
-    return {"roc_auc": round(auc(y, p), 4), "balanced_accuracy": round(float(ba), 4),
-            "uncertain": round(float((pred == -1).mean()), 4),
-            "precision_positive": round(float((y[pred == 1] == 1).mean()), 4) if (pred == 1).any() else None,
-            "precision_negative": round(float((y[pred == 0] == 0).mean()), 4) if (pred == 0).any() else None,
-            "n": int(len(y))}
+    """The verdicts that thresholds (lo, hi) give, against the labels (evaluate.verdict_metrics' figures, under
+    the names the calibration file keeps)."""
+    codes = np.where(p >= hi, 1.0, np.where(p < lo, 0.0, 0.5))
+    m = {k: e.value for k, e in verdict_metrics(codes, y, n_resamples=0, seed=0).items()}
+
+    def rounded(x: float) -> float | None:
+        return None if np.isnan(x) else round(float(x), 4)
+
+    return {"roc_auc": rounded(roc_auc(p, y)), "balanced_accuracy": rounded(m["verdict_bacc"]),
+            "uncertain": rounded(m["uncertain"]), "precision_positive": rounded(m["precision_consistent"]),
+            "precision_negative": rounded(m["precision_inconsistent"]), "n": int(len(y))}
 
 
 # -- command --------------------------------------------------------------------------------------------
@@ -285,9 +274,8 @@ def main() -> None:
     a.work.mkdir(parents=True, exist_ok=True)
     inputs = a.work / f"calibration-set-{a.seed}.jsonl"
     rows = calibration_set.build(read_jsonl(a.data / "corpus" / "articles.jsonl"), seed=a.seed)
-    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-    if not inputs.is_file() or inputs.read_text(encoding="utf-8") != text:
-        inputs.write_text(text, encoding="utf-8")
+    if not inputs.is_file() or inputs.read_text(encoding="utf-8") != jsonl_text(rows):
+        write_jsonl(rows, inputs)
     digest = load_bundle(a.model, verify=False).digest
     details = a.work / f"scored-{digest[:12]}-{a.seed}.jsonl"
     score_set(a.model, inputs, details, a.workers, a.threads)

@@ -17,11 +17,10 @@ Written as `{id, doc, kind, source, summary, label, planted}` JSONL; `quals scor
 from __future__ import annotations
 
 import argparse
-import json
 import random
 from pathlib import Path
 
-from .data import is_held_out, read_jsonl, split_sentences
+from .data import is_held_out, read_jsonl, split_sentences, write_jsonl
 from .synthetic import entity_pool, lead_of, plant_swap
 
 
@@ -58,10 +57,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=1)
     a = p.parse_args()
     rows = build(read_jsonl(a.data / "corpus" / "articles.jsonl"), seed=a.seed)
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    with a.out.open("w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    write_jsonl(rows, a.out)
     docs = len({r["doc"] for r in rows})
     print(f"{a.out}: {len(rows)} records on {docs} documents")
 

@@ -178,6 +178,17 @@ def read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+def jsonl_text(rows: Iterable[dict]) -> str:
+    """Rows as JSON lines (UTF-8 text kept as is), as the project's record files are written."""
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+
+
+def write_jsonl(rows: Iterable[dict], path: Path) -> None:
+    """Write `rows` as JSON lines to `path`, making its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(jsonl_text(rows), encoding="utf-8")
+
+
 def build(data_root: Path, *, seed: int = 13, cloze_per_doc: int = 8) -> dict[str, list[QAExample]]:
     """The train and validation sets; validation = FairytaleQA val + cloze from held-out documents."""
     articles = read_jsonl(data_root / "corpus" / "articles.jsonl")

@@ -9,14 +9,13 @@ Written as `{id, source, summary, label, origin}` JSONL, so `quals evaluate` rea
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
 from pathlib import Path
 
 from quals.tasks.evaluate import read_scores
 
-from .data import answer_candidates, is_held_out, read_jsonl, split_sentences
+from .data import answer_candidates, is_held_out, read_jsonl, split_sentences, write_jsonl
 
 
 def _number_swap(span: str, rng: random.Random) -> str | None:
@@ -135,10 +134,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
     rows = build(read_jsonl(a.data / "corpus" / "articles.jsonl"), seed=a.seed)
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    with a.out.open("w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    write_jsonl(rows, a.out)
     print(f"{a.out}: {len(rows)} records ({len(rows) // 2} documents)")
 
 
