@@ -214,6 +214,17 @@ def _quals_cmd() -> list[str]:
     return [sys.executable, "-c", "from quals.cli import main; main()"]
 
 
+def _kill_after_lines(proc: subprocess.Popen, partial: Path, lines: int) -> None:
+    """SIGKILL `proc` once `partial` holds `lines` lines (or after 120 s, or when it ended by itself)."""
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if partial.exists() and partial.read_bytes().count(b"\n") >= lines:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_a_killed_run_resumes_after_its_last_whole_record(bart_bundle, tmp_path, fmt):
     n = 60  # about 75 ms each on the tiny model with the default search: killed after 10
@@ -228,14 +239,8 @@ def test_a_killed_run_resumes_after_its_last_whole_record(bart_bundle, tmp_path,
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     subprocess.run([*_quals_cmd(), *args, "--output", str(full)], check=True, env=env, capture_output=True)
     assert not (tmp_path / f"full.{fmt}.partial").exists()
-    proc = subprocess.Popen([*_quals_cmd(), *args, "--output", str(part)], env=env, stderr=subprocess.PIPE)
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        if partial.exists() and partial.read_bytes().count(b"\n") >= 10:
-            break
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    _kill_after_lines(subprocess.Popen([*_quals_cmd(), *args, "--output", str(part)], env=env,
+                                        stderr=subprocess.PIPE), partial, 10)
     assert part.read_bytes() == b"an earlier run's results\n"
     written = partial.read_bytes()
     assert written.endswith(b"\n"), "a killed run left a partial record"
@@ -263,14 +268,7 @@ def test_a_killed_resume_leaves_no_output_that_looks_complete(bart_bundle, tmp_p
     args = [*_quals_cmd(), "score", "--model", str(bart_bundle), "--input", str(inp), "--threads", "1",
             "--output", str(out), "--resume"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(args, env=env, stderr=subprocess.PIPE)
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        if partial.exists() and partial.read_bytes().count(b"\n") >= 10:
-            break
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    _kill_after_lines(subprocess.Popen(args, env=env, stderr=subprocess.PIPE), partial, 10)
     assert not out.exists() and 10 <= partial.read_bytes().count(b"\n") < n
     assert subprocess.run(args, env=env, capture_output=True).returncode == 0
     finished = out.read_bytes()

@@ -65,13 +65,6 @@ namespace Quals
                 || (cp >= 0x1F130 && cp <= 0x1F149) || (cp >= 0x1F150 && cp <= 0x1F169) || (cp >= 0x1F170 && cp <= 0x1F189);
         }
 
-        static bool LowerOrTitleCp(int cp)
-        {
-            var c = Unicode.Category(cp);
-            return c == UnicodeCategory.LowercaseLetter || c == UnicodeCategory.TitlecaseLetter || cp == 0xAA || cp == 0xBA
-                || (cp >= 0x2170 && cp <= 0x217F) || (cp >= 0x24D0 && cp <= 0x24E9);
-        }
-
         static bool LowerCp(int cp)
         {
             var c = Unicode.Category(cp);
@@ -80,31 +73,24 @@ namespace Quals
         }
 
         /// <summary>Python's str.isupper(): no lower-case or title-case character, and at least one upper-case one.</summary>
-        public static bool IsUpper(string text)
-        {
-            bool cased = false;
-            for (int i = 0; i < text.Length;)
-            {
-                int cp = CodePointAt(text, i);
-                i += Width(cp);
-                if (LowerOrTitleCp(cp)) return false;
-                if (UpperCp(cp)) cased = true;
-            }
-            return cased;
-        }
+        public static bool IsUpper(string text) { return Cased(text, true); }
 
         /// <summary>Python's str.islower(): no upper-case or title-case character, and at least one lower-case one.</summary>
-        public static bool IsLower(string text)
+        public static bool IsLower(string text) { return Cased(text, false); }
+
+        /// <summary>IsUpper (upper) or IsLower: no character of the other case nor title-case, one of the case.</summary>
+        static bool Cased(string text, bool upper)
         {
-            bool cased = false;
+            bool seen = false;
             for (int i = 0; i < text.Length;)
             {
                 int cp = CodePointAt(text, i);
                 i += Width(cp);
-                if (UpperCp(cp) || Unicode.Category(cp) == UnicodeCategory.TitlecaseLetter) return false;
-                if (LowerCp(cp)) cased = true;
+                if ((upper ? LowerCp(cp) : UpperCp(cp)) || Unicode.Category(cp) == UnicodeCategory.TitlecaseLetter)
+                    return false;
+                if (upper ? UpperCp(cp) : LowerCp(cp)) seen = true;
             }
-            return cased;
+            return seen;
         }
 
         /// <summary>Whether the code point is a letter (Python's str.isalpha() of one character: L*).</summary>

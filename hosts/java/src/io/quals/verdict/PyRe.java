@@ -109,26 +109,24 @@ public final class PyRe {
 
     /** Python's str.isupper(): no lower-case or title-case character, and at least one upper-case one. */
     public static boolean isUpper(String s) {
-        boolean cased = false;
-        for (int k = 0; k < s.length(); ) {
-            int c = s.codePointAt(k);
-            k += Character.charCount(c);
-            if (Character.isLowerCase(c) || Character.isTitleCase(c)) return false;
-            if (Character.isUpperCase(c)) cased = true;
-        }
-        return cased;
+        return cased(s, true);
     }
 
     /** Python's str.islower(): no upper-case or title-case character, and at least one lower-case one. */
     public static boolean isLower(String s) {
-        boolean cased = false;
+        return cased(s, false);
+    }
+
+    /** isUpper (upper) or isLower: no character of the other case nor title-case, and one of the case. */
+    private static boolean cased(String s, boolean upper) {
+        boolean seen = false;
         for (int k = 0; k < s.length(); ) {
             int c = s.codePointAt(k);
             k += Character.charCount(c);
-            if (Character.isUpperCase(c) || Character.isTitleCase(c)) return false;
-            if (Character.isLowerCase(c)) cased = true;
+            if ((upper ? Character.isLowerCase(c) : Character.isUpperCase(c)) || Character.isTitleCase(c)) return false;
+            if (upper ? Character.isUpperCase(c) : Character.isLowerCase(c)) seen = true;
         }
-        return cased;
+        return seen;
     }
 
     /** Python's str.split() without arguments: the runs of non-whitespace. */
