@@ -71,7 +71,7 @@ def test_kv_cache_steps_equal_full_pass_with_reordering(any_bundle):
 
 
 def _full_logp(engine, enc, dec_in):
-    from quals.engine import log_softmax
+    from quals.rowwise import log_softmax
 
     return log_softmax(engine.run_full(enc, dec_in)["logits"])
 
@@ -170,3 +170,15 @@ def test_gather_rows_moves_only_what_moved():
         assert np.array_equal(got, want), rows
     a = rng.standard_normal((6, 2)).astype(np.float32)
     assert gather_rows(a, np.arange(6), moved_rows(np.arange(6), 6)) is a  # nothing moved: no copy at all
+
+
+def test_onnx_runtime_threads_wait_between_calls_unless_the_caller_says_otherwise(any_bundle):
+    """The searches' numpy work runs between the decoder calls: pool threads must not spin on its cores."""
+    b = load_bundle(any_bundle)
+    key = "session.intra_op.allow_spinning"
+    engine = Engine(b, threads=2)
+    for session in (engine.encoder, engine.decoder, engine.decoder_past):
+        assert session.get_session_options().get_session_config_entry(key) == "0"
+    spinning = Engine(b, threads=2, session_options=lambda o: o.add_session_config_entry(key, "1"))
+    assert spinning.decoder.get_session_options().get_session_config_entry(key) == "1"
+    assert engine.rows.threads == 2 and Engine(b, threads=1).rows.threads == 1

@@ -21,35 +21,13 @@ import onnxruntime as ort
 
 from .bundle import Bundle
 from .errors import BundleError, ProviderError
+from .rowwise import RowThreads
 
 log = logging.getLogger("quals.engine")
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+SPIN = "session.intra_op.allow_spinning"  # ONNX Runtime's session config key
 LOGITS_BUDGET = 8 << 20  # logits per teacher-forcing pass (32 MB of float32): bounds peak memory
-
-
-def log_softmax(x: np.ndarray, *, inplace: bool = False) -> np.ndarray:
-    """float32 log-softmax over the last axis, in the form torch's CPU kernel uses (x - max - log Σ exp).
-
-    inplace: overwrite `x` (a float32 array the caller owns, e.g. a fresh ONNX output) instead of
-    allocating three arrays of its size; the values are the same.
-    """
-    if not inplace or x.dtype != np.float32:
-        x = np.array(x, dtype=np.float32)
-    np.subtract(x, x.max(axis=-1, keepdims=True), out=x)
-    np.subtract(x, np.log(np.exp(x).sum(axis=-1, keepdims=True)), out=x)  # one scratch array: exp(x)
-    return x
-
-
-def pick_log_probs(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """log_softmax(logits)[..., targets] without materialising the log-softmax: (..., V), (...) -> (...).
-
-    Same float32 operations as `log_softmax` (so the same values), but in place on `logits`.
-    """
-    np.subtract(logits, logits.max(axis=-1, keepdims=True), out=logits)
-    picked = np.take_along_axis(logits, targets[..., None], axis=-1)
-    lse = np.log(np.exp(logits, out=logits).sum(axis=-1, keepdims=True))  # the shifted logits are spent
-    return (picked - lse)[..., 0]
 
 
 def moved_rows(rows: np.ndarray, held: int) -> np.ndarray | None:
@@ -110,6 +88,13 @@ def make_session(path, provider: str, allow_fallback: bool, threads: int | None,
         opts.inter_op_num_threads = 1
     if session_options is not None:
         session_options(opts)
+    # ONNX Runtime's pool threads spin for a while after every call, waiting for the next; between the calls of
+    # a search, the numpy work (log-softmax, top-k) needs those cores, so they wait instead: 0.93x the time per
+    # summary on 2 vCPUs at the authors' settings (docs/performance.md), unless `session_options` chose.
+    try:
+        opts.get_session_config_entry(SPIN)
+    except RuntimeError:  # not set by the caller
+        opts.add_session_config_entry(SPIN, "0")
     providers = [wanted] if wanted == PROVIDERS["cpu"] else [wanted, PROVIDERS["cpu"]]
     try:
         sess = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
@@ -170,6 +155,7 @@ class Engine:
         self._dec_outputs = [o.name for o in self.decoder.get_outputs()]
         self._past_outputs = [o.name for o in self.decoder_past.get_outputs()]
         self.n_heads = m.onnx.num_heads
+        self.rows = RowThreads(threads)  # the log-softmax between calls, on the threads ONNX Runtime has
         self.head_dim = m.onnx.head_dim
         # Whether the decoder broadcasts a one-row cross-attention KV over the rows: unknown (None) until
         # the first incremental step of a search compares it with the expanded KV (run_past_shared_cross);
@@ -254,7 +240,7 @@ class Engine:
             for i, t in enumerate(chunk):
                 inp[i, : len(t)] = [start] + t[:-1]
                 tgt[i, : len(t)] = t
-            picked = pick_log_probs(self.run_full(enc, inp, ["logits"])["logits"], tgt)
+            picked = self.rows.pick_log_probs(self.run_full(enc, inp, ["logits"])["logits"], tgt)
             out.extend(picked[i, : len(t)].copy() for i, t in enumerate(chunk))
         return out
 
@@ -349,5 +335,5 @@ class DecoderState:
         self.n = n
         self.held = 1 if shared else n
         self.steps += 1
-        logp = log_softmax(outs["logits"][:, -1, :], inplace=True)  # a fresh output of this call: ours to overwrite
+        logp = self.engine.rows.log_softmax(outs["logits"][:, -1, :])  # a fresh output of this call: ours to overwrite
         return np.repeat(logp, n, axis=0) if shared else logp  # a writable row per row: searches edit them
