@@ -127,7 +127,8 @@ build/v3-default/quals.json:
 	rm -rf build/v3-default && mkdir -p build/v3-default
 	git archive $(V3_COMMIT) models/default | tar -x -C build/v3-default --strip-components=2
 
-# $(call checks,BUNDLE,DIR): the checks beside the benchmarks (synthetic check, XQuAD-en and SQuAD-dev QA quality)
+# $(call checks,BUNDLE,DIR): the checks beside the benchmarks (synthetic check, XQuAD-en and SQuAD-dev QA quality,
+# how the selected questions read)
 # of BUNDLE, written to DIR under the names the card reads.
 define checks
 	mkdir -p $(2) build/eval
@@ -137,6 +138,8 @@ define checks
 	$(VENV)/bin/python -m quals.train.qa_quality --model $(1) --json $(2)/xquad.json > /dev/null
 	$(VENV)/bin/python -m quals.train.qa_quality --model $(1) --gold-contexts 300 \
 		--data $(DATA)/qa/squad11/dev.squad_like.jsonl.gz --json $(2)/squad-dev.json > /dev/null
+	$(VENV)/bin/python -m quals.train.question_quality --model $(1) --data $(DATA) \
+		--json $(2)/question-quality.json > /dev/null
 endef
 
 evaluate-default: venv
@@ -150,6 +153,8 @@ evaluate-default: venv
 	done
 	$(call checks,build/default-compact,build/eval)
 	$(VENV)/bin/python -m quals.train.qa_quality --model build/default-fp32 --json build/eval/xquad-fp32.json > /dev/null
+	$(VENV)/bin/python scripts/bench_models.py --baseline models/default --candidate build/default-compact \
+		--records 16 --rounds 3 --json build/eval/speed.json
 
 # Every record of the four development sets, with the compact and the fp32 bundle (the quantization choice), in
 # 2 worker processes of 1 thread each (about 33 + 33 minutes on 2 CPU cores). --resume: rerun after a kill and
@@ -223,7 +228,8 @@ ship-default: venv
 	# the new default's scores on every record and its checks become the baseline the next candidate is compared
 	# with (their signature names the bundle just copied, so compare-default and the card accept them)
 	cp build/eval/dev-compact-full.json build/eval/dev-compact-full.scores.jsonl build/eval/synthetic-compact.json \
-		build/eval/synthetic-compact.scores.jsonl build/eval/xquad.json build/eval/squad-dev.json docs/eval/default/
+		build/eval/synthetic-compact.scores.jsonl build/eval/xquad.json build/eval/squad-dev.json \
+		build/eval/question-quality.json docs/eval/default/
 
 # The verdict calibration of the default model (docs/verdicts.md): scores the calibration set (held-out pool
 # articles, about 10 minutes on 2 cores; resumable) and writes models/default/calibration.json. A new default

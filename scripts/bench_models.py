@@ -1,11 +1,12 @@
 """Two bundles' scoring speed on the same development records, in one process, rounds interleaved (machines are
 noisy: the ratio of the two is the figure, not either time).
 
-python scripts/bench_models.py --baseline OLD_BUNDLE --candidate NEW_BUNDLE [--records 16] [--rounds 2]
+python scripts/bench_models.py --baseline OLD_BUNDLE --candidate NEW_BUNDLE [--records 16] [--rounds 2] [--json OUT]
 
 Each bundle scores the same seeded sample of SummEval records (the authors' search, each bundle's defaults);
 prints seconds per summary per bundle, the generated hypotheses' mean length (a bundle that writes longer
-questions does more decoder steps) and candidate / baseline.
+questions does more decoder steps) and candidate / baseline; --json writes them (the model card reads it as
+speed.json).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", type=Path, default=None)
     a = p.parse_args()
     rows = [json.loads(x) for x in a.data.read_text(encoding="utf-8-sig").split("\n") if x.strip()]
     rows = random.Random(a.seed).sample(rows, min(a.records, len(rows)))
@@ -50,6 +52,14 @@ def main() -> None:
               f"{lengths[name]:.1f} tokens")
     print(f"candidate / baseline: {best['candidate'] / best['baseline']:.2f}x time per summary "
           f"({len(rows)} SummEval records, {a.threads} threads)")
+    if a.json:
+        doc = {"baseline": scorers["baseline"].signature(), "candidate": scorers["candidate"].signature(),
+               "baseline_s": best["baseline"], "candidate_s": best["candidate"],
+               "ratio": best["candidate"] / best["baseline"], "seconds": seconds,
+               "baseline_tokens": lengths["baseline"], "candidate_tokens": lengths["candidate"],
+               "records": len(rows), "threads": a.threads, "rounds": a.rounds, "seed": a.seed}
+        a.json.parent.mkdir(parents=True, exist_ok=True)
+        a.json.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

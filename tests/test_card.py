@@ -77,12 +77,12 @@ def test_targets_and_other_methods_are_derived_from_the_reports(tmp_path):
     (tmp_path / card.NOISE_FLOOR).write_text(json.dumps(_report(noise, signature="quals|bundle:basic")))
     assert ("loses up to +0.011 AUC (polytope, paper variant) and moves a pooled AUC by up to 0.011"
             in card.readme_block(tmp_path))
-    assert ("summeval 0.760 < 0.850 (missed); polytope 0.690 < 0.720 (missed); synthetic check 0.930 ≥ 0.850 (met)"
+    assert ("summeval 0.760 < 0.850 (missed); polytope 0.690 < 0.750 (missed); synthetic check 0.930 ≥ 0.800 (met)"
             in block)
     assert "gofigure" not in block and "XQuAD" not in block  # not measured: left out, not called missed
 
 
-def test_every_target_of_issue_16_is_read_from_its_report(tmp_path):
+def test_every_target_of_issue_31_is_read_from_its_report(tmp_path):
     aucs = {("summeval", "all", "paper"): 0.86, ("gofigure", "all", "paper"): 0.60, ("goyal21", "all", "paper"): 0.2,
             ("goyal21", "xsum", "paper"): 0.55, ("goyal21", "cnndm", "paper"): 0.91}
     (tmp_path / "dev-compact-full.json").write_text(json.dumps(_report(aucs)))
@@ -92,13 +92,77 @@ def test_every_target_of_issue_16_is_read_from_its_report(tmp_path):
              "status": "ok", "quals": {"paper": score}}
             for i in range(4) for kind, score in (("lead", 1.0 if i else -1.0), ("swap-0", 0.0))]
     (tmp_path / "synthetic-compact.scores.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    (tmp_path / "xquad.json").write_text(json.dumps({"span_rate": 0.912, "gold_nll_per_token": 2.61,
+    (tmp_path / "xquad.json").write_text(json.dumps({"span_rate": 0.792, "gold_nll_per_token": 2.29,
                                                       "n_hypotheses_with_split": 100, "n_contexts_generated": 4}))
+    (tmp_path / card.QUESTIONS).write_text(json.dumps(_questions("quals|bundle:x", copied=0.25)))
+    (tmp_path / card.SPEED).write_text(json.dumps(_speed(0.65)))
     line = next(x for x in card.readme_block(tmp_path).splitlines() if x.startswith("Against the targets"))
     assert line == ("Against the targets (paper variant; ROC-AUC unless named): summeval 0.860 ≥ 0.850 (met); "
-                    "gofigure 0.600 < 0.680 (missed); goyal21/cnndm 0.910 ≥ 0.600 (met); goyal21/xsum 0.550 < 0.600 "
-                    "(missed); synthetic check 0.800 < 0.850 (missed); synthetic paired 75.0% < 97.0% (missed); "
-                    "XQuAD-en span rate 91.2% ≥ 90.0% (met); XQuAD-en gold NLL 2.61 > 2.50 (missed).")
+                    "gofigure 0.600 < 0.650 (missed); goyal21/cnndm 0.910 ≥ 0.600 (met); goyal21/xsum 0.550 < 0.600 "
+                    "(missed); synthetic check 0.800 ≥ 0.800 (met); synthetic paired 75.0% < 95.0% (missed); "
+                    "XQuAD-en span rate 79.2% < 80.0% (missed); XQuAD-en gold NLL 2.29 ≤ 2.30 (met); "
+                    "copied questions 25.0% > 20.0% (missed); time per summary 0.65x ≤ 0.70x (met).")
+
+
+def _questions(signature: str, copied: float, summaries=("Anna won.", "Bob |\n lost in 1990."),
+               first=("who won?",)):
+    samples = [{"set": "summeval", "summary": x, "question": q, "answer": "anna", "copied": False}
+               for x, q in zip(summaries, list(first) + [None] * len(summaries))]
+    return {"summaries": 2, "pairs": 20, "copied_share": copied, "asks_share": 0.5, "copy_share_rule": 0.8,
+            "per_set": {"summeval": {"summaries": 2, "pairs": 20, "copied": copied * 20, "asks": 10}},
+            "samples": samples, "signature": signature}
+
+
+def _speed(ratio: float, candidate: str = "quals|bundle:x|y") -> dict:
+    return {"baseline": "quals|bundle:old|y", "candidate": candidate, "baseline_s": 1.0, "candidate_s": ratio,
+            "ratio": ratio, "baseline_tokens": 20.0, "candidate_tokens": 18.5, "records": 16, "threads": 2,
+            "rounds": 3}
+
+
+def test_questions_are_set_beside_the_replaced_defaults_on_the_same_summaries(tmp_path):
+    old, new = "quals|bundle:aaaaaaaaaaaa|x", "quals|bundle:bbbbbbbbbbbb|x"
+    now, base = tmp_path / "now", tmp_path / "base"
+    now.mkdir()
+    base.mkdir()
+    assert card.questions_lines(now, base) == []
+    (now / card.PREVIOUS).write_text(json.dumps({"baseline_signature": old, "rows": [], "holds": True}))
+    (now / card.QUESTIONS).write_text(json.dumps(_questions(new, 0.1)))
+    (base / card.QUESTIONS).write_text(json.dumps(_questions(old, 0.35, first=("anna won?", "who lost?"))))
+    lines = card.questions_lines(now, base)
+    assert "| summeval | 20 | 10.0% | 50.0% | 35.0% | 50.0% |" in lines
+    assert "| summeval | Anna won. | who won? → anna | anna won? → anna |" in lines
+    assert "| summeval | Bob \\| lost in 1990. | (no pair) | who lost? → anna |" in lines
+    # the baseline measured other summaries, or another bundle: this model's alone
+    (base / card.QUESTIONS).write_text(json.dumps(_questions(old, 0.35, summaries=("Other.", "Two."))))
+    assert "| summeval | 20 | 10.0% | 50.0% |" in card.questions_lines(now, base)
+    (base / card.QUESTIONS).write_text(json.dumps(_questions("quals|bundle:cccccccccccc|x", 0.35)))
+    assert not any("previous" in x for x in card.questions_lines(now, base)[1:])
+    # the shares are checks the replaced default's are compared with
+    (base / card.QUESTIONS).write_text(json.dumps(_questions(old, 0.35)))
+    assert "| copied questions | 35.0% | 10.0% | -25.0 points |" in card.previous_checks_lines(now, base)
+
+
+def test_the_learning_curve_shows_the_probes_and_how_much_the_last_quarter_moved():
+    history = [{"step": 0, "xquad_gold_nll": 2.93, "xquad_answer_gap": 5.27, "xquad_swap_auc": 0.983,
+                "xquad_span_rate": 0.79}, {"step": 25, "loss": 3.2}]
+    history += [{"step": s, "val_nll": 1.2 - s / 100000} for s in range(500, 4001, 500)]
+    history += [{"step": s, "xquad_gold_nll": 2.9 - s / 10000, "xquad_answer_gap": 5.5, "xquad_swap_auc": 0.99,
+                 "xquad_span_rate": 0.8} for s in range(1000, 4001, 1000)]
+    lines = card.curve_lines(history)
+    assert "| 0 | - | 2.930 | 5.27 | 0.983 | 79% |" in lines
+    assert "| 2000 | 1.180 | 2.700 | 5.50 | 0.990 | 80% |" in lines
+    assert not any(x.startswith("| 500 ") for x in lines)
+    assert "steps 3000-4000) the validation NLL moved by -0.010 (-0.010 per 1,000 steps)." in lines[-2]
+    assert card.curve_lines([{"step": 500, "val_nll": 1.5}]) == [
+        "- Validation NLL per token (FairytaleQA val + held-out cloze): step 500: 1.500."]
+    assert card.curve_lines([]) == []
+
+
+def test_sessions_are_counted_from_the_runs_log(tmp_path):
+    assert card.sessions(tmp_path) == 1
+    (tmp_path / "run.log").write_text("2026-12-05 11:19:57,531 resumed at step 1060 (epoch 0, 4226 s trained)\n"
+                                      "x\n2026-12-05 13:52:16,547 resumed at step 2242 (epoch 0, 12056 s trained)\n")
+    assert card.sessions(tmp_path) == 3
 
 
 def test_method_text_is_read_from_the_provenance():

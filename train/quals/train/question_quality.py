@@ -8,7 +8,8 @@ On a seeded sample of development summaries (the summaries only: no label is rea
   COPY_SHARE of the question's words (lower-cased, punctuation split off): the question restates the summary
   with a wh-word in it ("what near valparaiso in central chile cut power to about 200, 000 homes?");
 - asks: the question starts with a question word or an auxiliary (QUESTION_STARTS);
-- samples: SAMPLES pairs for reading, each from another summary.
+- samples: the first selected pair of SAMPLES summaries, drawn from the summaries alone (the same summaries
+  for every model measured with the same seed).
 Runs on the runtime only (no torch).
 """
 
@@ -61,10 +62,14 @@ def asks(question: str) -> bool:
 
 
 def measure(scorer: Scorer, summaries: list[tuple[str, str]], seed: int = 0) -> dict:
-    """summaries: (set name, summary). Each summary scored against itself (only the selected pairs are read)."""
+    """summaries: (set name, summary). Each summary scored against itself (only the selected pairs are read).
+
+    The samples are the first selected pair of SAMPLES summaries drawn by `seed` from `summaries` alone, so two
+    models measured on the same summaries show their pairs for the same ones (the card puts them side by side).
+    """
     n_pairs = n_copied = n_asks = 0
     per_set: dict[str, dict[str, int]] = {}
-    pool = []
+    firsts: list[dict | None] = []
     for name, summary in summaries:
         trace = scorer.trace(summary, summary)
         stats = per_set.setdefault(name, {"summaries": 0, "pairs": 0, "copied": 0, "asks": 0})
@@ -75,14 +80,15 @@ def measure(scorer: Scorer, summaries: list[tuple[str, str]], seed: int = 0) -> 
             stats["pairs"] += 1
             stats["copied"] += c
             stats["asks"] += a
-        if trace.selected:
-            p = trace.selected[0]
-            pool.append({"set": name, "summary": summary, "question": p.question, "answer": p.answer,
-                         "copied": is_copied(p.question, summary)})
-    rng = random.Random(seed)
+        p = trace.selected[0] if trace.selected else None
+        firsts.append(None if p is None else {"question": p.question, "answer": p.answer,
+                                              "copied": is_copied(p.question, summary)})
+    chosen = sorted(random.Random(seed).sample(range(len(summaries)), min(SAMPLES, len(summaries))))
+    samples = [{"set": summaries[i][0], "summary": summaries[i][1], **(firsts[i] or {"question": None})}
+               for i in chosen]
     return {"summaries": len(summaries), "pairs": n_pairs, "copied_share": n_copied / max(1, n_pairs),
             "asks_share": n_asks / max(1, n_pairs), "per_set": per_set, "copy_share_rule": COPY_SHARE,
-            "samples": rng.sample(pool, min(SAMPLES, len(pool))), "signature": scorer.signature()}
+            "samples": samples, "signature": scorer.signature()}
 
 
 def development_summaries(data: Path, per_set: int, seed: int) -> list[tuple[str, str]]:
