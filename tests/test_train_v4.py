@@ -185,3 +185,18 @@ def test_copied_and_asking_questions():
     assert qq.longest_common_run(list("abcde"), list("xbcdy")) == 3
     assert qq.asks("How many homes lost power?") and qq.asks("Did it hit Chile?")
     assert not qq.asks("no deaths were reported, and schools will stay closed?")
+
+
+# -- the compact bundle (quals.train.release) ------------------------------------------------------------------
+
+def test_the_compact_bundle_is_all_fp16_when_that_fits_the_budget(bundle_for, tmp_path):
+    from quals.bundle import load_bundle
+    from quals.train import release
+
+    fp32 = bundle_for("bart-split")
+    release.compact_bundle(fp32, tmp_path / "fits", budget_mb=1000)
+    fits = load_bundle(tmp_path / "fits").manifest.provenance["quantization"]
+    assert fits["method"] == "fp16-weights" and not fits.get("int8_nodes")
+    release.compact_bundle(fp32, tmp_path / "over", budget_mb=0)  # nothing fits: the int8 projections too
+    over = load_bundle(tmp_path / "over").manifest.provenance["quantization"]
+    assert over["int8_nodes"] == release.INT8_NODES

@@ -19,9 +19,9 @@ from quals.tasks.evaluate import read_scores
 from quals.tasks.metrics import Estimate
 
 from .compare import MAX_MEAN_QUANTIZATION_LOSS, Verdict, paired_auc_differences, verdict
+from .release import MAX_BUNDLE_MB
 
 CARD_NAME = "MODEL_CARD.md"
-MAX_BUNDLE_MB = 60  # the most the shipped bundle may weigh in git
 # Issue 31's targets (model v4): pooled ROC-AUC (paper variant) per development set, or per origin for the sets
 # named in TARGETS_PER_ORIGIN; the synthetic check (pooled ROC-AUC and paired accuracy, paper); QA generation on
 # XQuAD-en; the share of selected questions copied from the summary; time per summary against the model replaced.
