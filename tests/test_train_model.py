@@ -91,6 +91,27 @@ def test_snapshot_is_the_saved_state(parts, tmp_path):
     assert (tmp_path / "snap" / "tokenizer.json").is_file()
 
 
+def test_a_fork_stops_where_asked_with_the_runs_schedule(parts, tmp_path):
+    """stop_after ends a run early at the learning rate its full schedule gives there; resuming without it
+    finishes the schedule (what scripts/fork_run.py relies on)."""
+    import json
+
+    from quals.train import loop, warmstart
+    from quals.train.data import QAExample
+
+    src, tok, _ = parts
+    exs = [QAExample("Maria Lopez won the chess title in Porto.", "Who won?", "Maria Lopez", "t", "short")] * 2
+    pairs = loop.as_groups(loop.encode(exs, tok, tok.convert_tokens_to_ids(warmstart.SEPARATOR), tok.eos_token_id, 64))
+    opts = loop.TrainOptions(steps=50, warmup=1, lr=1e-3, threads=1, val_every=10**6)
+    model = warmstart.build_model(src, dropout=0.0)
+    assert loop.train(model, pairs, pairs, tmp_path, opts, stop_after=25)["steps"] == 25
+    lines = [json.loads(x) for x in (tmp_path / "history.jsonl").read_text().splitlines()]
+    assert lines[-1]["step"] == 25 and "val_nll" in lines[-1]  # the fork's end is validated
+    # the lr after 25 of 50 steps: linear decay from 1e-3 to 1e-4 over steps 1..50
+    assert lines[-1]["lr"] == pytest.approx(1e-3 * (1 - 0.9 * 24 / 49))
+    assert loop.train(model, pairs, pairs, tmp_path, opts)["steps"] == 50
+
+
 DEFAULT = __import__("pathlib").Path(__file__).resolve().parent.parent / "models" / "default"
 
 

@@ -208,11 +208,13 @@ def _stop_on_sigterm() -> list:
     return flag
 
 
-def train(model, train_pairs, val_pairs, work: Path, opts: TrainOptions, probe=None) -> dict:
+def train(model, train_pairs, val_pairs, work: Path, opts: TrainOptions, probe=None,
+          stop_after: int | None = None) -> dict:
     """Train `model` on groups (encode_groups, or as_groups of pairs) for opts.steps optimizer steps, resuming
     from work/state.pt. Every 25 steps a line goes to work/history.jsonl (the learning curve): step, epoch, train
     loss, learning rate, seconds per step; every opts.val_every steps the validation NLL; every opts.probe_every
-    steps the fields `probe(model)` returns (curve.xquad_probe)."""
+    steps the fields `probe(model)` returns (curve.xquad_probe). stop_after: end at that step instead, with the
+    schedule of opts.steps (a fork of a run: scripts/fork_run.py)."""
     import torch
 
     torch.manual_seed(opts.seed)
@@ -268,7 +270,8 @@ def train(model, train_pairs, val_pairs, work: Path, opts: TrainOptions, probe=N
     plan = batches(train_pairs, opts.max_tokens, random.Random(opts.seed + epoch), opts.group_sources)
     t_last_save = time.monotonic()
     run_loss, run_nll, run_n, t0 = 0.0, 0.0, 0, time.monotonic()
-    while step < opts.steps:
+    end = opts.steps if stop_after is None else min(opts.steps, stop_after)
+    while step < end:
         if pos >= len(plan):
             epoch, pos = epoch + 1, 0
             plan = batches(train_pairs, opts.max_tokens, random.Random(opts.seed + epoch), opts.group_sources)
@@ -285,16 +288,16 @@ def train(model, train_pairs, val_pairs, work: Path, opts: TrainOptions, probe=N
         run_loss += float(loss.detach())
         run_nll += float(torch.nn.functional.cross_entropy(logits.detach(), gold)) if opts.label_smoothing else 0.0
         run_n += 1
-        if step % 25 == 0 or step == opts.steps:
+        if step % 25 == 0 or step == end:
             dt = time.monotonic() - t0
             elapsed += dt
             rec = {"step": step, "epoch": epoch, "loss": run_loss / run_n, "lr": sched.get_last_lr()[0],
                    "s_per_step": dt / run_n, "eta_min": (opts.steps - step) * dt / run_n / 60}
             if opts.label_smoothing:
                 rec["train_nll"] = run_nll / run_n
-            if step % opts.val_every == 0 or step == opts.steps:
+            if step % opts.val_every == 0 or step == end:
                 rec["val_nll"] = evaluate_loss(model, val_pairs, opts, pad_id, start_id)
-            if probe is not None and opts.probe_every and (step % opts.probe_every == 0 or step == opts.steps):
+            if probe is not None and opts.probe_every and (step % opts.probe_every == 0 or step == end):
                 model.eval()
                 with torch.no_grad():
                     rec.update(probe(model))
