@@ -200,3 +200,6 @@ def test_the_compact_bundle_is_all_fp16_when_that_fits_the_budget(bundle_for, tm
     release.compact_bundle(fp32, tmp_path / "over", budget_mb=0)  # nothing fits: the int8 projections too
     over = load_bundle(tmp_path / "over").manifest.provenance["quantization"]
     assert over["int8_nodes"] == release.INT8_NODES
+    release.compact_bundle(fp32, tmp_path / "head", budget_mb=1000, method="fp16-head-int8")  # the rule's choice
+    head = load_bundle(tmp_path / "head").manifest.provenance["quantization"]
+    assert head["method"] == "fp16-head-int8" and not head.get("int8_nodes")

@@ -30,16 +30,19 @@ def bundle_mb(folder: Path) -> float:
     return sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) / 1e6
 
 
-def compact_bundle(fp32: Path, compact: Path, budget_mb: float = MAX_BUNDLE_MB) -> None:
-    """The compact bundle of an fp32 one: every weight fp16 when that fits `budget_mb`, else with INT8_NODES."""
-    quantize_bundle(fp32, compact, method="fp16-weights", overwrite=True)
+def compact_bundle(fp32: Path, compact: Path, budget_mb: float = MAX_BUNDLE_MB, method: str = "fp16-weights") -> None:
+    """The compact bundle of an fp32 one, by an fp16 method (fp16-weights, or fp16-head-int8 / fp16-decoder-int8
+    where the quantization rule chose one: Makefile COMPACT_METHOD): the weights it stores as fp16 all fp16 when
+    that fits `budget_mb`, else with INT8_NODES as int8 blocks."""
+    quantize_bundle(fp32, compact, method=method, overwrite=True)
     if bundle_mb(compact) > budget_mb:
-        quantize_bundle(fp32, compact, method="fp16-weights", int8_nodes=INT8_NODES, overwrite=True)
+        quantize_bundle(fp32, compact, method=method, int8_nodes=INT8_NODES, overwrite=True)
 
 
-def release(checkpoint: Path, fp32: Path, compact: Path, budget_mb: float = MAX_BUNDLE_MB) -> None:
+def release(checkpoint: Path, fp32: Path, compact: Path, budget_mb: float = MAX_BUNDLE_MB,
+            method: str = "fp16-weights") -> None:
     export_bundle(checkpoint, fp32, separator=SEPARATOR, decoder="split", overwrite=True)
-    compact_bundle(fp32, compact, budget_mb)
+    compact_bundle(fp32, compact, budget_mb, method)
 
 
 def main() -> None:
@@ -48,11 +51,13 @@ def main() -> None:
     p.add_argument("--checkpoint", type=Path, default=Path("build/train-default/checkpoint"))
     p.add_argument("--fp32", type=Path, default=Path("build/default-fp32"))
     p.add_argument("--compact", type=Path, default=Path("build/default-compact"))
+    p.add_argument("--method", default="fp16-weights", choices=["fp16-weights", "fp16-head-int8", "fp16-decoder-int8"],
+                   help="how the compact bundle stores and computes its weights (the quantization rule's choice)")
     a = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if not (a.checkpoint / "config.json").is_file():
         p.error(f"{a.checkpoint}: no trained checkpoint (run python -m quals.train first)")
-    release(a.checkpoint, a.fp32, a.compact)
+    release(a.checkpoint, a.fp32, a.compact, method=a.method)
     print(a.fp32, a.compact)
 
 
