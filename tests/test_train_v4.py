@@ -189,6 +189,7 @@ def test_copied_and_asking_questions():
 
 # -- the compact bundle (quals.train.release) ------------------------------------------------------------------
 
+@pytest.mark.torch  # quantize_bundle needs onnx (the export extra)
 def test_the_compact_bundle_is_all_fp16_when_that_fits_the_budget(bundle_for, tmp_path):
     from quals.bundle import load_bundle
     from quals.train import release
