@@ -295,8 +295,7 @@ def previous_checks_lines(reports: Path, baseline: Path | None,
     """The synthetic check and QA quality of this model beside the default it replaces: the previous values come
     from `baseline` (docs/eval/default), and only from runs of the bundle compare-default compared with.
     `now`: check_values(reports), when the caller has it already."""
-    doc = _load(reports / PREVIOUS)
-    prev_id = _bundle_of((doc or {}).get("baseline_signature"))
+    prev_id = _previous_id(reports)
     if baseline is None or prev_id is None:
         return []
     now = check_values(reports) if now is None else now
