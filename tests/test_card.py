@@ -158,11 +158,11 @@ def test_the_learning_curve_shows_the_probes_and_how_much_the_last_quarter_moved
     assert card.curve_lines([]) == []
 
 
-def test_sessions_are_counted_from_the_runs_log(tmp_path):
-    assert card.sessions(tmp_path) == 1
+def test_starts_are_counted_from_the_runs_log(tmp_path):
+    assert card.starts(tmp_path) == 1
     (tmp_path / "run.log").write_text("2026-12-05 11:19:57,531 resumed at step 1060 (epoch 0, 4226 s trained)\n"
                                       "x\n2026-12-05 13:52:16,547 resumed at step 2242 (epoch 0, 12056 s trained)\n")
-    assert card.sessions(tmp_path) == 3
+    assert card.starts(tmp_path) == 3
 
 
 def test_method_text_is_read_from_the_provenance():

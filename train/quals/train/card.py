@@ -622,8 +622,9 @@ def curve_lines(history: list[dict]) -> list[str]:
     return out + [""]
 
 
-def sessions(work: Path) -> int:
-    """How many sessions a background run took: its start and one per resume (work/run.log)."""
+def starts(work: Path) -> int:
+    """How many times a background run was started: its first start and one per resume (work/run.log); a session
+    starts it at least once, and a stop for a measurement adds one."""
     log = work / "run.log"
     if not log.is_file():
         return 1
@@ -648,7 +649,7 @@ def write_card(bundle_dir: Path, work: Path, reports: Path, baseline: Path | Non
     hist = [json.loads(x) for x in (work / "history.jsonl").read_text().splitlines()] if (
         work / "history.jsonl").is_file() else []
     opts = stats.get("options", {})
-    n_sessions = sessions(work)
+    n_starts = starts(work)
     sizes = {f.name: f.stat().st_size for f in sorted(bundle_dir.iterdir()) if f.suffix in (".onnx", ".bin")}
     qa, qa32 = _load(reports / "xquad.json"), _load(reports / "xquad-fp32.json")
     export_diff = m.validation.get("max_abs_logprob_diff", float("nan"))
@@ -699,8 +700,8 @@ def write_card(bundle_dir: Path, work: Path, reports: Path, baseline: Path | Non
         f"smoothing {opts.get('label_smoothing')}, dropout 0.1, weight decay {opts.get('weight_decay')}, clip "
         f"{opts.get('clip_norm')}, seed {opts.get('seed')}; torch {stats.get('torch')} on {opts.get('threads')} "
         f"CPU threads, {_duration(stats.get('train_seconds', 0))} of training"
-        + (f" ({stats.get('train_seconds', 0) / max(1, stats.get('steps', 1)):.2f} s per step) in the background over "
-           f"{n_sessions} sessions" if n_sessions > 1 else
+        + (f" ({stats.get('train_seconds', 0) / max(1, stats.get('steps', 1)):.2f} s per step) in the background, "
+           f"started {n_starts} times and resumed from its checkpoints" if n_starts > 1 else
            f" ({stats.get('wall_seconds', 0) / 60:.0f} min wall)")
         + (f", after the {stats['init_training_minutes']:.0f} min of the model it continues." if
            stats.get("init_training_minutes") else "."),
