@@ -28,22 +28,18 @@ def main() -> None:
     a = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     import torch
-    from quals.train import data, loop, pipeline, warmstart
-    from transformers import AutoConfig, AutoTokenizer, BartForConditionalGeneration
+    from quals.train import data, loop, pipeline, snapshot
 
     state = torch.load(a.work / "state.pt", weights_only=False, map_location="cpu")
     a.out.mkdir(parents=True, exist_ok=True)
     shutil.copy(a.work / "state.pt", a.out / "state.pt")
-    tok = AutoTokenizer.from_pretrained(a.work / "model")
-    model = BartForConditionalGeneration(AutoConfig.from_pretrained(a.work / "model"))
+    model, tok = snapshot.run_model(a.work)  # loop.train loads the weights from the copied state
     examples = [data.QAExample(**r) for r in data.read_jsonl(a.work / "train.jsonl")
                 if r["origin"] not in a.drop_origin]
     val = [data.QAExample(**r) for r in data.read_jsonl(a.work / "val.jsonl")]
-    sep_id, eos_id = tok.convert_tokens_to_ids(warmstart.SEPARATOR), model.config.eos_token_id
     # the run's options (its schedule's total steps: the fork's lr is the run's), validation at the fork's end
     opts = loop.TrainOptions(**{**state["options"], "val_every": 10**9, "probe_every": 0})
-    train_pairs = loop.compact(loop.encode_groups(examples, tok, sep_id, eos_id, opts.max_source_tokens))
-    val_pairs = loop.encode_groups(val, tok, sep_id, eos_id, opts.max_source_tokens)
+    train_pairs, val_pairs = pipeline.encode_sets(examples, val, tok, model.config.eos_token_id, opts)
     start = int(state["step"])
     loop.train(model, train_pairs, val_pairs, a.out, opts, stop_after=start + a.steps)
     pipeline.save_checkpoint(model, tok, a.out / "checkpoint")

@@ -91,6 +91,19 @@ def test_snapshot_is_the_saved_state(parts, tmp_path):
     assert (tmp_path / "snap" / "tokenizer.json").is_file()
 
 
+def test_encode_sets_groups_a_contexts_questions_only_when_asked(parts):
+    from quals.train import loop, pipeline
+    from quals.train.data import QAExample
+
+    _, tok, _ = parts
+    ctx = "Maria Lopez won the chess title in Porto in 1999."
+    exs = [QAExample(ctx, "Who won?", "Maria Lopez", "t", "short"), QAExample(ctx, "When?", "1999", "t", "short")]
+    grouped, val = pipeline.encode_sets(exs, exs[:1], tok, tok.eos_token_id, loop.TrainOptions(group_sources=True))
+    assert [len(t) for _, t in grouped] == [2] and [len(t) for _, t in val] == [1]
+    single, _ = pipeline.encode_sets(exs, exs, tok, tok.eos_token_id, loop.TrainOptions(group_sources=False))
+    assert [len(t) for _, t in single] == [1, 1]
+
+
 def test_a_fork_stops_where_asked_with_the_runs_schedule(parts, tmp_path):
     """stop_after ends a run early at the learning rate its full schedule gives there; resuming without it
     finishes the schedule (what scripts/fork_run.py relies on)."""

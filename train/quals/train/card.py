@@ -19,7 +19,7 @@ from quals.tasks.evaluate import read_scores
 from quals.tasks.metrics import Estimate
 
 from .compare import MAX_MEAN_QUANTIZATION_LOSS, Verdict, paired_auc_differences, verdict
-from .release import MAX_BUNDLE_MB
+from .release import MAX_BUNDLE_MB, bundle_mb
 
 CARD_NAME = "MODEL_CARD.md"
 # Issue 31's targets (model v4): pooled ROC-AUC (paper variant) per development set, or per origin for the sets
@@ -366,22 +366,20 @@ def _targets_line(full: dict, checks: dict[str, tuple[float, str | None]]) -> li
     """Issue 31's targets against what was measured (paper variant): met or missed, never typed. A target whose
     report is missing is left out rather than called missed."""
     auc = _auc(full)
-    measured: list[tuple[str, float | None, float, bool]] = [  # (name, value, threshold, higher is better)
-        (bench, auc.get((bench, "all", "paper")), t, True) for bench, t in TARGETS.items()]
+    # (label, check name (how _check_text shows it), value, threshold, higher is better)
+    measured: list[tuple[str, str, float | None, float, bool]] = [
+        (bench, bench, auc.get((bench, "all", "paper")), t, True) for bench, t in TARGETS.items()]
     for bench, t in TARGETS_PER_ORIGIN.items():
         origins = sorted(o for b, o, v in auc if b == bench and v == "paper" and o != "all")
-        measured += [(f"{bench}/{o}", auc[(bench, o, "paper")], t, True) for o in origins]
-    measured += [(label, checks[k][0], t, up) for k, (label, t, up) in TARGET_CHECKS.items() if k in checks]
+        measured += [(f"{bench}/{o}", bench, auc[(bench, o, "paper")], t, True) for o in origins]
+    measured += [(label, k, checks[k][0], t, up) for k, (label, t, up) in TARGET_CHECKS.items() if k in checks]
 
-    def part(name: str, v: float, t: float, up: bool) -> str:
+    def part(label: str, check: str, v: float, t: float, up: bool) -> str:
         met = v >= t if up else v <= t
         sign = ("≥" if met else "<") if up else ("≤" if met else ">")
-        fmt = (lambda x: f"{x:.1%}") if name.endswith(("paired", "span rate", "questions")) else \
-            (lambda x: f"{x:.2f}x") if name == "time per summary" else \
-            (lambda x: f"{x:.2f}") if name.endswith("NLL") else (lambda x: f"{x:.3f}")
-        return f"{name} {fmt(v)} {sign} {fmt(t)} ({'met' if met else 'missed'})"
+        return f"{label} {_check_text(check, v)} {sign} {_check_text(check, t)} ({'met' if met else 'missed'})"
 
-    parts = [part(*m) for m in measured if m[1] is not None and m[1] == m[1]]
+    parts = [part(*m) for m in measured if m[2] is not None and m[2] == m[2]]
     return [f"Against the targets (paper variant; ROC-AUC unless named): {'; '.join(parts)}.", ""] if parts else []
 
 
@@ -390,8 +388,7 @@ def _shipped(bundle: Path | None) -> tuple[str, float]:
     if bundle is None or not (bundle / "quals.json").is_file():
         return "", float("nan")
     m = load_bundle(bundle, verify=False).manifest
-    size = sum(f.stat().st_size for f in bundle.iterdir() if f.is_file()) / 1e6
-    return m.provenance.get("quantization", {}).get("method", ""), size
+    return m.provenance.get("quantization", {}).get("method", ""), bundle_mb(bundle)
 
 
 def readme_block(reports: Path, bundle: Path | None = None, baseline: Path | None = None) -> str:
@@ -556,8 +553,9 @@ def questions_lines(reports: Path, baseline: Path | None) -> list[str]:
            "|---|---|---|---|" + ("---|---|" if prev else "")]
 
     def shares(doc: dict, key: str) -> list[str]:
-        v = doc["per_set"].get(key) if key != "all" else {"pairs": doc["pairs"], "copied": doc["copied_share"]
-                                                           * doc["pairs"], "asks": doc["asks_share"] * doc["pairs"]}
+        if key == "all":
+            return [f"{doc['copied_share']:.1%}", f"{doc['asks_share']:.1%}"]
+        v = doc["per_set"].get(key)
         if not v or not v["pairs"]:
             return ["-", "-"]
         return [f"{v['copied'] / v['pairs']:.1%}", f"{v['asks'] / v['pairs']:.1%}"]

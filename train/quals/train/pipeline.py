@@ -125,6 +125,19 @@ def reshape(tok, model, examples: list[data.QAExample], *, vocab_min_count: int 
     return tok, model, facts
 
 
+def encode_sets(train: list[data.QAExample], val: list[data.QAExample], tok, eos_id: int, opts: loop.TrainOptions,
+                dropped: dict | None = None) -> tuple[list, list]:
+    """The training and validation groups loop.train reads: one source per context for all its questions
+    (opts.group_sources: the training groups compacted to arrays) or one per pair; `dropped` counts the pairs
+    encode_groups leaves out."""
+    sep_id = tok.convert_tokens_to_ids(warmstart.SEPARATOR)
+    if opts.group_sources:
+        return (loop.compact(loop.encode_groups(train, tok, sep_id, eos_id, opts.max_source_tokens, dropped)),
+                loop.encode_groups(val, tok, sep_id, eos_id, opts.max_source_tokens))
+    return (loop.as_groups(loop.encode(train, tok, sep_id, eos_id, opts.max_source_tokens)),
+            loop.as_groups(loop.encode(val, tok, sep_id, eos_id, opts.max_source_tokens)))
+
+
 def run(data_root: Path, work: Path, opts: loop.TrainOptions, *, mixture: str = "v1", full_data: bool = False,
         init: Path | None = None, vocab_min_count: int | None = None, decoder_layers: int | None = None) -> Path:
     """Train into `work` (resuming if it holds a checkpoint); returns the HF checkpoint directory.
@@ -168,13 +181,7 @@ def run(data_root: Path, work: Path, opts: loop.TrainOptions, *, mixture: str = 
     model.config.save_pretrained(work / "model")  # what quals.train.snapshot rebuilds the run's state into
     tok.save_pretrained(work / "model")
     dropped: dict = {}
-    if opts.group_sources:
-        train_pairs = loop.compact(loop.encode_groups(sets["train"], tok, sep_id, eos_id, opts.max_source_tokens,
-                                                      dropped))
-        val_pairs = loop.encode_groups(sets["val"], tok, sep_id, eos_id, opts.max_source_tokens)
-    else:
-        train_pairs = loop.as_groups(loop.encode(sets["train"], tok, sep_id, eos_id, opts.max_source_tokens))
-        val_pairs = loop.as_groups(loop.encode(sets["val"], tok, sep_id, eos_id, opts.max_source_tokens))
+    train_pairs, val_pairs = encode_sets(sets["train"], sets["val"], tok, eos_id, opts, dropped)
     probe = None
     if opts.probe_every:
         probe = curve.xquad_probe(data_root / "qa" / "xquad_en" / "squad_like.jsonl", tok, sep_id, eos_id,

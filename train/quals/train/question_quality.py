@@ -67,28 +67,27 @@ def measure(scorer: Scorer, summaries: list[tuple[str, str]], seed: int = 0) -> 
     The samples are the first selected pair of SAMPLES summaries drawn by `seed` from `summaries` alone, so two
     models measured on the same summaries show their pairs for the same ones (the card puts them side by side).
     """
-    n_pairs = n_copied = n_asks = 0
+    chosen = set(random.Random(seed).sample(range(len(summaries)), min(SAMPLES, len(summaries))))
     per_set: dict[str, dict[str, int]] = {}
-    firsts: list[dict | None] = []
-    for name, summary in summaries:
+    samples = []
+    for i, (name, summary) in enumerate(summaries):
         trace = scorer.trace(summary, summary)
         stats = per_set.setdefault(name, {"summaries": 0, "pairs": 0, "copied": 0, "asks": 0})
         stats["summaries"] += 1
         for p in trace.selected:
-            c, a = is_copied(p.question, summary), asks(p.question)
-            n_pairs, n_copied, n_asks = n_pairs + 1, n_copied + c, n_asks + a
             stats["pairs"] += 1
-            stats["copied"] += c
-            stats["asks"] += a
-        p = trace.selected[0] if trace.selected else None
-        firsts.append(None if p is None else {"question": p.question, "answer": p.answer,
-                                              "copied": is_copied(p.question, summary)})
-    chosen = sorted(random.Random(seed).sample(range(len(summaries)), min(SAMPLES, len(summaries))))
-    samples = [{"set": summaries[i][0], "summary": summaries[i][1], **(firsts[i] or {"question": None})}
-               for i in chosen]
-    return {"summaries": len(summaries), "pairs": n_pairs, "copied_share": n_copied / max(1, n_pairs),
-            "asks_share": n_asks / max(1, n_pairs), "per_set": per_set, "copy_share_rule": COPY_SHARE,
-            "samples": samples, "signature": scorer.signature()}
+            stats["copied"] += is_copied(p.question, summary)
+            stats["asks"] += asks(p.question)
+        if i in chosen:
+            p = trace.selected[0] if trace.selected else None
+            samples.append({"set": name, "summary": summary, "question": None} if p is None else
+                           {"set": name, "summary": summary, "question": p.question, "answer": p.answer,
+                            "copied": is_copied(p.question, summary)})
+    n_pairs = sum(v["pairs"] for v in per_set.values())
+    return {"summaries": len(summaries), "pairs": n_pairs,
+            "copied_share": sum(v["copied"] for v in per_set.values()) / max(1, n_pairs),
+            "asks_share": sum(v["asks"] for v in per_set.values()) / max(1, n_pairs), "per_set": per_set,
+            "copy_share_rule": COPY_SHARE, "samples": samples, "signature": scorer.signature()}
 
 
 def development_summaries(data: Path, per_set: int, seed: int) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ import logging
 from pathlib import Path
 
 from quals.export import export_bundle, quantize_bundle
+from quals.export.quantize import FP16_METHODS
 
 from .warmstart import SEPARATOR
 
@@ -51,7 +52,7 @@ def main() -> None:
     p.add_argument("--checkpoint", type=Path, default=Path("build/train-default/checkpoint"))
     p.add_argument("--fp32", type=Path, default=Path("build/default-fp32"))
     p.add_argument("--compact", type=Path, default=Path("build/default-compact"))
-    p.add_argument("--method", default="fp16-weights", choices=["fp16-weights", "fp16-head-int8", "fp16-decoder-int8"],
+    p.add_argument("--method", default="fp16-weights", choices=FP16_METHODS,
                    help="how the compact bundle stores and computes its weights (the quantization rule's choice)")
     a = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")

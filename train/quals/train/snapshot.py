@@ -16,6 +16,18 @@ from pathlib import Path
 from . import pipeline, warmstart
 
 
+def run_model(work: Path):
+    """(model, tokenizer) of a run's shape, untrained: its config and tokenizer (work/model, which pipeline.run
+    writes: v4's are reshaped), or MiniLM's warm start for a run older than that folder."""
+    shape = work / "model"
+    if (shape / "config.json").is_file():
+        from transformers import AutoConfig, AutoTokenizer, BartForConditionalGeneration
+
+        return BartForConditionalGeneration(AutoConfig.from_pretrained(shape)), AutoTokenizer.from_pretrained(shape)
+    src = warmstart.minilm_dir()
+    return warmstart.build_model(src), warmstart.build_tokenizer(src)
+
+
 def snapshot(work: Path, out: Path) -> int:
     """Write `work`'s last saved training state as a HF checkpoint into `out`; returns its optimizer step."""
     import torch
@@ -24,15 +36,7 @@ def snapshot(work: Path, out: Path) -> int:
     if not ckpt.is_file():
         raise FileNotFoundError(f"{ckpt}: no training state (has the run saved its first checkpoint?)")
     state = torch.load(ckpt, weights_only=False, map_location="cpu")
-    shape = work / "model"  # the run's model config and tokenizer (pipeline.run writes them): v4's are reshaped
-    if (shape / "config.json").is_file():
-        from transformers import AutoConfig, AutoTokenizer, BartForConditionalGeneration
-
-        model = BartForConditionalGeneration(AutoConfig.from_pretrained(shape))
-        tok = AutoTokenizer.from_pretrained(shape)
-    else:
-        src = warmstart.minilm_dir()
-        model, tok = warmstart.build_model(src), warmstart.build_tokenizer(src)
+    model, tok = run_model(work)
     model.load_state_dict(state["model"])
     pipeline.save_checkpoint(model, tok, out)
     (out / "training_step.json").write_text(json.dumps({"step": state["step"], "options": state["options"]}) + "\n")
