@@ -45,7 +45,7 @@ enum {
     S_GetTensorShapeElementCount = 64, S_GetTensorTypeAndShape = 65, S_CreateCpuMemoryInfo = 69,
     S_AllocatorFree = 76, S_GetAllocatorWithDefaultOptions = 78, S_ReleaseEnv = 92, S_ReleaseStatus = 93,
     S_ReleaseMemoryInfo = 94, S_ReleaseSession = 95, S_ReleaseValue = 96, S_ReleaseTensorTypeAndShapeInfo = 99,
-    S_ReleaseSessionOptions = 100
+    S_ReleaseSessionOptions = 100, S_AddSessionConfigEntry = 130
 };
 
 static void *const *g_api; /* the OrtApi table; set once by nInit */
@@ -142,10 +142,14 @@ JNIEXPORT jlong JNICALL Java_io_quals_ort_JniOrtBackend_nCreateSession(JNIEnv *e
     if (check(env, FN(S_CreateSessionOptions, OrtStatus *(*)(OrtSessionOptions **))(&opts), "CreateSessionOptions"))
         return 0;
     /* As the Python runtime: all graph optimisations, errors only, no CPU arena (it keeps the largest buffer
-     * ever requested, and shapes change every step), and with a thread count, one inter-op thread. */
+     * ever requested, and shapes change every step), pool threads that wait between calls instead of spinning
+     * (a search calls the decoder 40-60 times per text and does its own work in between, which a spinning
+     * thread keeps from the core it needs: docs/performance.md), and with a thread count, one inter-op thread. */
     int failed = check(env, FN(S_SetSessionGraphOptimizationLevel, set_int)(opts, 99), "SetSessionGraphOptimizationLevel") ||
                  check(env, FN(S_SetSessionLogSeverityLevel, set_int)(opts, 3), "SetSessionLogSeverityLevel") ||
-                 check(env, FN(S_DisableCpuMemArena, OrtStatus *(*)(OrtSessionOptions *))(opts), "DisableCpuMemArena");
+                 check(env, FN(S_DisableCpuMemArena, OrtStatus *(*)(OrtSessionOptions *))(opts), "DisableCpuMemArena") ||
+                 check(env, FN(S_AddSessionConfigEntry, OrtStatus *(*)(OrtSessionOptions *, const char *, const char *))(
+                           opts, "session.intra_op.allow_spinning", "0"), "AddSessionConfigEntry");
     if (!failed && threads > 0)
         failed = check(env, FN(S_SetIntraOpNumThreads, set_int)(opts, threads), "SetIntraOpNumThreads") ||
                  check(env, FN(S_SetInterOpNumThreads, set_int)(opts, 1), "SetInterOpNumThreads");

@@ -107,9 +107,16 @@ export class Engine {
     this.broadcastsCrossKv = null;
   }
 
-  /** Session options as the Python runtime sets them (graph optimizations on, no CPU arena, one inter-op thread). */
+  /**
+   * Session options as the Python runtime sets them: graph optimizations on, no CPU arena, one inter-op thread,
+   * and pool threads that wait between calls instead of spinning (a search calls the decoder 40-60 times per text
+   * and does its own work in between, which a spinning thread keeps from the core it needs: docs/performance.md).
+   */
   static sessionOptions(threads, executionProviders) {
-    const opts = { graphOptimizationLevel: "all", logSeverityLevel: 3, enableCpuMemArena: false, executionProviders };
+    const opts = {
+      graphOptimizationLevel: "all", logSeverityLevel: 3, enableCpuMemArena: false, executionProviders,
+      extra: { session: { intra_op: { allow_spinning: "0" } } },
+    };
     if (threads) {
       opts.intraOpNumThreads = threads;
       opts.interOpNumThreads = 1;

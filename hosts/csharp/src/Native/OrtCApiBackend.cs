@@ -42,12 +42,14 @@ namespace Quals.Native
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)] delegate IntPtr AllocatorFreeFn(IntPtr allocator, IntPtr p);      // 76
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)] delegate IntPtr GetDefaultAllocatorFn(out IntPtr allocator);     // 78
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)] delegate void ReleaseFn(IntPtr handle);                           // 92..100
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)] delegate IntPtr ConfigEntryFn(IntPtr opts, byte[] key, byte[] value); // 130
 
         readonly GetErrorMessageFn getErrorMessage;
         readonly CreateSessionFn createSession;
         readonly RunFn run;
         readonly CreateSessionOptionsFn createSessionOptions;
         readonly OptsFn disableCpuMemArena;
+        readonly ConfigEntryFn addSessionConfigEntry;
         readonly OptsIntFn setLogSeverity, setGraphOptLevel, setIntraOpThreads, setInterOpThreads;
         readonly CountFn inputCount, outputCount;
         readonly NameFn inputName, outputName;
@@ -136,6 +138,7 @@ namespace Quals.Native
             releaseValue = Slot<ReleaseFn>(api, 96);
             releaseTypeAndShape = Slot<ReleaseFn>(api, 99);
             releaseSessionOptions = Slot<ReleaseFn>(api, 100);
+            addSessionConfigEntry = Slot<ConfigEntryFn>(api, 130);
 
             Check(createEnv(3 /* ORT_LOGGING_LEVEL_ERROR */, Utf8z("quals"), out env));
             Check(createCpuMemoryInfo(1 /* OrtArenaAllocator */, 0 /* OrtMemTypeDefault */, out memInfo));
@@ -181,6 +184,10 @@ namespace Quals.Native
                 Check(setLogSeverity(opts, 3));
                 // as the Python runtime: the arena keeps the largest buffer ever requested, so RSS only grows
                 Check(disableCpuMemArena(opts));
+                // pool threads wait between calls instead of spinning: a search calls the decoder 40-60 times per
+                // text and does its own work in between, which a spinning thread keeps from the core it needs
+                // (docs/performance.md)
+                Check(addSessionConfigEntry(opts, Utf8z("session.intra_op.allow_spinning"), Utf8z("0")));
                 if (threads > 0)
                 {
                     Check(setIntraOpThreads(opts, threads));

@@ -31,6 +31,8 @@ public final class OfficialOrtBackend implements OrtBackend {
             o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             o.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
             o.setCPUArenaAllocator(false);
+            // as the JNI glue: pool threads wait between calls instead of spinning (docs/performance.md)
+            o.addConfigEntry("session.intra_op.allow_spinning", "0");
             if (threads > 0) {
                 o.setIntraOpNumThreads(threads);
                 o.setInterOpNumThreads(1);
