@@ -105,12 +105,19 @@ def test_every_target_of_issue_31_is_read_from_its_report(tmp_path):
 
 
 def _questions(signature: str, copied: float, summaries=("Anna won.", "Bob |\n lost in 1990."),
-               first=("who won?",)):
+               first=("who won?",), gives: float | None = None):
+    """A question_quality report; `gives` None: one measured before the gives-its-answer share was."""
     samples = [{"set": "summeval", "summary": x, "question": q, "answer": "anna", "copied": False}
                for x, q in zip(summaries, list(first) + [None] * len(summaries))]
-    return {"summaries": 2, "pairs": 20, "copied_share": copied, "asks_share": 0.5, "copy_share_rule": 0.8,
-            "per_set": {"summeval": {"summaries": 2, "pairs": 20, "copied": copied * 20, "asks": 10}},
-            "samples": samples, "signature": signature}
+    doc = {"summaries": 2, "pairs": 20, "copied_share": copied, "asks_share": 0.5, "copy_share_rule": 0.8,
+           "per_set": {"summeval": {"summaries": 2, "pairs": 20, "copied": copied * 20, "asks": 10}},
+           "samples": samples, "signature": signature}
+    if gives is not None:
+        doc["gives_answer_share"] = gives
+        doc["per_set"]["summeval"]["gives_answer"] = gives * 20
+        for x in samples:
+            x["gives_answer"] = x["question"] is not None and "anna" in x["question"]
+    return doc
 
 
 def _speed(ratio: float, candidate: str = "quals|bundle:x|y") -> dict:
@@ -126,20 +133,27 @@ def test_questions_are_set_beside_the_replaced_defaults_on_the_same_summaries(tm
     base.mkdir()
     assert card.questions_lines(now, base) == []
     (now / card.PREVIOUS).write_text(json.dumps({"baseline_signature": old, "rows": [], "holds": True}))
-    (now / card.QUESTIONS).write_text(json.dumps(_questions(new, 0.1)))
+    (now / card.QUESTIONS).write_text(json.dumps(_questions(new, 0.1, gives=0.15)))
     (base / card.QUESTIONS).write_text(json.dumps(_questions(old, 0.35, first=("anna won?", "who lost?"))))
     lines = card.questions_lines(now, base)
-    assert "| summeval | 20 | 10.0% | 50.0% | 35.0% | 50.0% |" in lines
+    assert "| summeval | 20 | 10.0% | 50.0% | 15.0% | 35.0% | 50.0% | - |" in lines  # the baseline predates it
     assert "| summeval | Anna won. | who won? → anna | anna won? → anna |" in lines
     assert "| summeval | Bob \\| lost in 1990. | (no pair) | who lost? → anna |" in lines
     # the baseline measured other summaries, or another bundle: this model's alone
     (base / card.QUESTIONS).write_text(json.dumps(_questions(old, 0.35, summaries=("Other.", "Two."))))
-    assert "| summeval | 20 | 10.0% | 50.0% |" in card.questions_lines(now, base)
+    assert "| summeval | 20 | 10.0% | 50.0% | 15.0% |" in card.questions_lines(now, base)
     (base / card.QUESTIONS).write_text(json.dumps(_questions("quals|bundle:cccccccccccc|x", 0.35)))
     assert not any("previous" in x for x in card.questions_lines(now, base)[1:])
     # the shares are checks the replaced default's are compared with
     (base / card.QUESTIONS).write_text(json.dumps(_questions(old, 0.35)))
     assert "| copied questions | 35.0% | 10.0% | -25.0 points |" in card.previous_checks_lines(now, base)
+    assert not any("give their answer" in x for x in card.previous_checks_lines(now, base))
+    (base / card.QUESTIONS).write_text(json.dumps(_questions(old, 0.35, gives=0.4)))
+    checks = card.previous_checks_lines(now, base)
+    assert "| questions that give their answer | 40.0% | 15.0% | -25.0 points |" in checks
+    (now / card.QUESTIONS).write_text(json.dumps(_questions(new, 0.1, gives=0.15, first=("anna won?",))))
+    pairs = card.questions_lines(now, base)
+    assert "| summeval | Anna won. | anna won? → anna (gives its answer) | who won? → anna |" in pairs
 
 
 def test_the_learning_curve_shows_the_probes_and_how_much_the_last_quarter_moved():

@@ -30,6 +30,15 @@ def test_asks_reads_the_first_word():
     assert not qq.asks("the president appointed ministers?") and not qq.asks("")
 
 
+def test_a_pair_gives_its_answer_when_the_question_holds_the_answers_words():
+    # the example: the summary's sentence with a question mark, answered by a name in it
+    assert qq.gives_answer("no deaths were reported in valparaiso, chile?", "Valparaiso")
+    assert qq.gives_answer("what cut power to about 200, 000 homes?", "200,000 homes")  # punctuation dropped
+    assert not qq.gives_answer("what near valparaiso cut power to about 200, 000 homes?", "an earthquake")
+    assert not qq.gives_answer("what cut power in central chile?", "chile central")  # a run, in order
+    assert not qq.gives_answer("who is it?", "...") and not qq.gives_answer("who won?", "")
+
+
 def test_two_models_show_their_pairs_for_the_same_summaries(bundle_for):
     summaries = [("summeval", SUMMARY), ("polytope", "Anna built a bridge in Paris in 1990."),
                  ("gofigure", "Bob: see you at 5. Amy: ok."), ("goyal21", "The river Thames flows through London.")]
@@ -40,5 +49,7 @@ def test_two_models_show_their_pairs_for_the_same_summaries(bundle_for):
     for doc in (a, b):
         assert doc["summaries"] == 4 and sum(v["summaries"] for v in doc["per_set"].values()) == 4
         assert doc["pairs"] == sum(v["pairs"] for v in doc["per_set"].values())
-        assert 0 <= doc["copied_share"] <= 1 and 0 <= doc["asks_share"] <= 1
+        assert 0 <= doc["copied_share"] <= 1 and 0 <= doc["asks_share"] <= 1 and 0 <= doc["gives_answer_share"] <= 1
+        gives = sum(v["gives_answer"] for v in doc["per_set"].values())
+        assert doc["gives_answer_share"] == gives / max(1, doc["pairs"])
         assert doc["signature"].startswith("quals|")

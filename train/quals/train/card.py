@@ -273,6 +273,8 @@ def check_values(reports: Path) -> dict[str, tuple[float, str | None]]:
         bundle = _bundle_of(questions.get("signature"))
         out["copied questions"] = (questions["copied_share"], bundle)
         out["questions that start with a question word"] = (questions["asks_share"], bundle)
+        if "gives_answer_share" in questions:  # measured since 2026-12-05
+            out["questions that give their answer"] = (questions["gives_answer_share"], bundle)
     speed = _load(reports / SPEED)
     if speed:
         out["time per summary vs the previous default"] = (speed["ratio"], _bundle_of(speed.get("candidate")))
@@ -548,17 +550,21 @@ def questions_lines(reports: Path, baseline: Path | None) -> list[str]:
     out = [f"**How the questions read** (`python -m quals.train.question_quality`: the pairs QUALS selects on "
            f"{now['summaries']} development summaries, each scored against itself; copied: the longest run of words "
            f"the question shares with the summary covers at least {rule:.0%} of the question's words; asks: it "
-           "starts with a question word or an auxiliary)" + (", beside the previous default's:" if prev else ":"),
-           "", "| set | pairs | copied | asks |" + (" copied, previous | asks, previous |" if prev else ""),
-           "|---|---|---|---|" + ("---|---|" if prev else "")]
+           "starts with a question word or an auxiliary; gives its answer: the answer's words stand in the "
+           "question, so that the answer is read off the question instead of checked against the source)"
+           + (", beside the previous default's:" if prev else ":"),
+           "", "| set | pairs | copied | asks | gives its answer |"
+           + (" copied, previous | asks, previous | gives its answer, previous |" if prev else ""),
+           "|---|---|---|---|---|" + ("---|---|---|" if prev else "")]
+    kinds = ("copied", "asks", "gives_answer")
 
     def shares(doc: dict, key: str) -> list[str]:
         if key == "all":
-            return [f"{doc['copied_share']:.1%}", f"{doc['asks_share']:.1%}"]
+            return [f"{doc[k + '_share']:.1%}" if k + "_share" in doc else "-" for k in kinds]
         v = doc["per_set"].get(key)
         if not v or not v["pairs"]:
-            return ["-", "-"]
-        return [f"{v['copied'] / v['pairs']:.1%}", f"{v['asks'] / v['pairs']:.1%}"]
+            return ["-"] * len(kinds)
+        return [f"{v[k] / v['pairs']:.1%}" if k in v else "-" for k in kinds]  # "-": measured before it was
 
     for key in [*now["per_set"], "all"]:
         n = now["pairs"] if key == "all" else now["per_set"][key]["pairs"]
@@ -570,7 +576,8 @@ def questions_lines(reports: Path, baseline: Path | None) -> list[str]:
     def pair(x: dict) -> str:
         if x.get("question") is None:
             return "(no pair)"
-        return cell(f"{x['question']} → {x['answer']}" + (" (copied)" if x.get("copied") else ""))
+        tags = [t for t, k in (("copied", "copied"), ("gives its answer", "gives_answer")) if x.get(k)]
+        return cell(f"{x['question']} → {x['answer']}" + (f" ({', '.join(tags)})" if tags else ""))
 
     out += ["", "The first selected pair of sample summaries" + (", the previous default's beside it:" if prev
                                                                   else ":"), "",

@@ -8,6 +8,11 @@ On a seeded sample of development summaries (the summaries only: no label is rea
   COPY_SHARE of the question's words (lower-cased, punctuation split off): the question restates the summary
   with a wh-word in it ("what near valparaiso in central chile cut power to about 200, 000 homes?");
 - asks: the question starts with a question word or an auxiliary (QUESTION_STARTS);
+- gives its answer: the answer's words (punctuation dropped) stand as a run in the question ("no deaths were
+  reported in valparaiso? -> valparaiso"): the answer is read off the question, so the pair no longer checks
+  the answer against the source (QUALS still scores the question's own words under the source, which is what a
+  copied question contributes). A copied question need not give its answer ("who cut power to about 200, 000
+  homes?" copies the summary around the answer it asks for);
 - samples: the first selected pair of SAMPLES summaries, drawn from the summaries alone (the same summaries
   for every model measured with the same seed).
 Runs on the runtime only (no torch).
@@ -32,6 +37,7 @@ QUESTION_STARTS = frozenset(
 SETS = ("summeval", "polytope", "goyal21", "gofigure")
 SAMPLES = 10
 _WORD = re.compile(r"\w+|[^\w\s]")
+_WORD_CHAR = re.compile(r"\w")
 
 
 def words(text: str) -> list[str]:
@@ -56,6 +62,13 @@ def is_copied(question: str, summary: str, share: float = COPY_SHARE) -> bool:
     return bool(q) and longest_common_run(q, words(summary)) >= share * len(q)
 
 
+def gives_answer(question: str, answer: str) -> bool:
+    """The answer's words are a run of consecutive words of the question (punctuation dropped from both: the
+    models' tokenizers split "200,000" into "200 , 000")."""
+    a, q = ([w for w in words(text) if _WORD_CHAR.match(w)] for text in (answer, question))
+    return bool(a) and longest_common_run(a, q) == len(a)
+
+
 def asks(question: str) -> bool:
     w = words(question)
     return bool(w) and w[0] in QUESTION_STARTS
@@ -72,21 +85,25 @@ def measure(scorer: Scorer, summaries: list[tuple[str, str]], seed: int = 0) -> 
     samples = []
     for i, (name, summary) in enumerate(summaries):
         trace = scorer.trace(summary, summary)
-        stats = per_set.setdefault(name, {"summaries": 0, "pairs": 0, "copied": 0, "asks": 0})
+        stats = per_set.setdefault(name, {"summaries": 0, "pairs": 0, "copied": 0, "asks": 0, "gives_answer": 0})
         stats["summaries"] += 1
         for p in trace.selected:
             stats["pairs"] += 1
             stats["copied"] += is_copied(p.question, summary)
             stats["asks"] += asks(p.question)
+            stats["gives_answer"] += gives_answer(p.question, p.answer)
         if i in chosen:
             p = trace.selected[0] if trace.selected else None
             samples.append({"set": name, "summary": summary, "question": None} if p is None else
                            {"set": name, "summary": summary, "question": p.question, "answer": p.answer,
-                            "copied": is_copied(p.question, summary)})
+                            "copied": is_copied(p.question, summary),
+                            "gives_answer": gives_answer(p.question, p.answer)})
     n_pairs = sum(v["pairs"] for v in per_set.values())
     return {"summaries": len(summaries), "pairs": n_pairs,
             "copied_share": sum(v["copied"] for v in per_set.values()) / max(1, n_pairs),
-            "asks_share": sum(v["asks"] for v in per_set.values()) / max(1, n_pairs), "per_set": per_set,
+            "asks_share": sum(v["asks"] for v in per_set.values()) / max(1, n_pairs),
+            "gives_answer_share": sum(v["gives_answer"] for v in per_set.values()) / max(1, n_pairs),
+            "per_set": per_set,
             "copy_share_rule": COPY_SHARE, "samples": samples, "signature": scorer.signature()}
 
 
