@@ -110,8 +110,12 @@ train-default: venv $(INIT_BUNDLE)
 # saved every 10 minutes) first thing in a session, watch it with train-status, and when it has finished, make
 # train-default exports it (the finished run resumes at its last step and trains no more). train-curve copies
 # the learning curve to docs/eval/$(MIXTURE)/ for committing (checkpoints are never committed).
+# THEN=TARGETS: make TARGETS in the same background session when the run has finished (make train-start
+# THEN=measure-default: the export and the measurements start the moment the last step is done).
+THEN ?=
 train-start: venv $(INIT_BUNDLE)
-	$(VENV)/bin/python -m quals.train.background start --work build/train-default -- $(TRAIN_ARGS)
+	$(VENV)/bin/python -m quals.train.background start --work build/train-default \
+		$(if $(THEN),--then "make $(THEN)") -- $(TRAIN_ARGS)
 
 train-status: venv
 	$(VENV)/bin/python -m quals.train.background status --work build/train-default
@@ -119,10 +123,10 @@ train-status: venv
 train-stop: venv
 	$(VENV)/bin/python -m quals.train.background stop --work build/train-default
 
-# When the run is near its end: one command that finishes it, exports it and measures it, each step starting the
-# moment the one before ends (about 2.5 h on 2 cores after the last step; start it in the background at nice 10,
-# after make train-stop, and rerun it after an interruption: training and evaluate-default-full resume, the
-# rest is quick to redo). It stops before any decision that writes models/default (make ship-default).
+# Finish the run, export it and measure it, each step starting the moment the one before ends (about 2.5 h on 2
+# cores after the last step): make train-start THEN=measure-default runs it in the background after the run.
+# Rerun after an interruption: training and evaluate-default-full resume, the rest is quick to redo. It stops
+# before any decision that writes models/default (make ship-default).
 measure-default: train-default evaluate-default-full evaluate-default compare-default
 
 train-curve:

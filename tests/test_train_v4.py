@@ -176,6 +176,27 @@ def test_background_status_and_refusal(tmp_path, monkeypatch):
         background.start(tmp_path, [])
 
 
+def test_background_then_runs_only_after_a_run_that_finished(tmp_path):
+    import time
+
+    from quals.train import background
+
+    def wait(work):  # the detached process is not this one's child: poll until it is gone
+        for _ in range(600):
+            if background.running(work) is None:
+                return
+            time.sleep(0.05)
+        raise AssertionError("the background process did not end")
+
+    marker = tmp_path / "chained"
+    for work, args in ((tmp_path / "ok", ["--help"]), (tmp_path / "bad", ["--no-such-option"])):
+        background.start(work, args, then=f"echo chained >> {marker}")
+        wait(work)
+    assert marker.read_text() == "chained\n"  # once: after the run that exited with 0, not after the refused one
+    assert "usage" in (tmp_path / "ok" / "run.log").read_text()
+    assert "no-such-option" in (tmp_path / "bad" / "run.log").read_text()
+
+
 def test_copied_and_asking_questions():
     from quals.train import question_quality as qq
 
