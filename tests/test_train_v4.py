@@ -197,17 +197,6 @@ def test_background_then_runs_only_after_a_run_that_finished(tmp_path):
     assert "no-such-option" in (tmp_path / "bad" / "run.log").read_text()
 
 
-def test_copied_and_asking_questions():
-    from quals.train import question_quality as qq
-
-    summary = "A magnitude 6.2 quake near Valparaiso in central Chile cut power to about 200,000 homes."
-    assert qq.is_copied("what near valparaiso in central chile cut power to about 200, 000 homes?", summary)
-    assert not qq.is_copied("Where did the quake cut power?", summary)
-    assert qq.longest_common_run(list("abcde"), list("xbcdy")) == 3
-    assert qq.asks("How many homes lost power?") and qq.asks("Did it hit Chile?")
-    assert not qq.asks("no deaths were reported, and schools will stay closed?")
-
-
 # -- the compact bundle (quals.train.release) ------------------------------------------------------------------
 
 @pytest.mark.torch  # quantize_bundle needs onnx (the export extra)
