@@ -156,6 +156,17 @@ def test_questions_are_set_beside_the_replaced_defaults_on_the_same_summaries(tm
     assert "| summeval | Anna won. | anna won? → anna (gives its answer) | who won? → anna |" in pairs
 
 
+def test_limits_say_how_many_questions_are_copied_when_more_than_the_target(tmp_path):
+    assert card.copied_limit_lines(tmp_path) == []
+    (tmp_path / card.QUESTIONS).write_text(json.dumps(_questions("quals|bundle:x", copied=card.COPIED_TARGET)))
+    assert card.copied_limit_lines(tmp_path) == []
+    (tmp_path / card.QUESTIONS).write_text(json.dumps(_questions("quals|bundle:x", copied=0.47)))
+    (line,) = card.copied_limit_lines(tmp_path)
+    assert line.startswith("- 47% of the selected questions restate the summary") and "give their answer" not in line
+    (tmp_path / card.QUESTIONS).write_text(json.dumps(_questions("quals|bundle:x", copied=0.47, gives=0.32)))
+    assert "and 32% give their answer" in card.copied_limit_lines(tmp_path)[0]
+
+
 def test_the_learning_curve_shows_the_probes_and_how_much_the_last_quarter_moved():
     history = [{"step": 0, "xquad_gold_nll": 2.93, "xquad_answer_gap": 5.27, "xquad_swap_auc": 0.983,
                 "xquad_span_rate": 0.79}, {"step": 25, "loss": 3.2}]

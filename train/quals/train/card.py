@@ -648,6 +648,20 @@ def speed_lines(reports: Path) -> list[str]:
             f"against {speed['baseline_tokens']:.1f}.", ""]
 
 
+def copied_limit_lines(reports: Path) -> list[str]:
+    """A Limits line when more of the selected questions are copied than the target allows (question_quality)."""
+    q = _load(reports / QUESTIONS)
+    if not q or q["copied_share"] <= COPIED_TARGET:
+        return []
+    gives = (f", and {q['gives_answer_share']:.0%} give their answer (its words stand in the question)"
+             if "gives_answer_share" in q else "")
+    return [f"- {q['copied_share']:.0%} of the selected questions restate the summary around a wh-word (copied, "
+            f"the table above){gives}. QUALS scores a question's words too, so such a pair still reads the source "
+            "through the restated sentence, but its differences lean on how well the source supports that "
+            "sentence more than on question answering (docs/eval/v4/README.md: training without the cloze pairs "
+            "copies less and ranks the synthetic check worse)."]
+
+
 def write_card(bundle_dir: Path, work: Path, reports: Path, baseline: Path | None = None) -> Path:
     m = load_bundle(bundle_dir, verify=False).manifest
     stats = _load(work / "train_stats.json") or {}
@@ -768,6 +782,7 @@ def write_card(bundle_dir: Path, work: Path, reports: Path, baseline: Path | Non
            stats.get("mixture") in ("v2", "v3", "v4") else
            ", largely on cloze questions: its questions are often the summary sentence with a wh-word. QUALS "
            "differences therefore lean on how well the source supports the copied sentence and its answer."),
+        *copied_limit_lines(reports),
         "- The QUALS number catches an error only when a generated pair asks about it; a small uncased model "
         "rarely picks an unfamiliar name as an answer, so a summary with a wrong name can score as high as the "
         "faithful one (`examples/explain.jsonl`, in the README). The verdict mode adds a cloze pair for every "
