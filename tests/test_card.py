@@ -162,7 +162,7 @@ def test_limits_say_how_many_questions_are_copied_when_more_than_the_target(tmp_
     assert card.copied_limit_lines(tmp_path) == []
     (tmp_path / card.QUESTIONS).write_text(json.dumps(_questions("quals|bundle:x", copied=0.47)))
     (line,) = card.copied_limit_lines(tmp_path)
-    assert line.startswith("- 47% of the selected questions restate the summary") and "give their answer" not in line
+    assert line.startswith("- 47% of the selected questions restate a run of the summary") and "give their" not in line
     (tmp_path / card.QUESTIONS).write_text(json.dumps(_questions("quals|bundle:x", copied=0.47, gives=0.32)))
     assert "and 32% give their answer" in card.copied_limit_lines(tmp_path)[0]
 

@@ -655,8 +655,8 @@ def copied_limit_lines(reports: Path) -> list[str]:
         return []
     gives = (f", and {q['gives_answer_share']:.0%} give their answer (its words stand in the question)"
              if "gives_answer_share" in q else "")
-    return [f"- {q['copied_share']:.0%} of the selected questions restate the summary around a wh-word (copied, "
-            f"the table above){gives}. QUALS scores a question's words too, so such a pair still reads the source "
+    return [f"- {q['copied_share']:.0%} of the selected questions restate a run of the summary (copied, the table "
+            f"above){gives}. QUALS scores a question's words too, so such a pair still reads the source "
             "through the restated sentence, but its differences lean on how well the source supports that "
             "sentence more than on question answering (docs/eval/v4/README.md: training without the cloze pairs "
             "copies less and ranks the synthetic check worse)."]
