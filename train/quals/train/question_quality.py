@@ -87,17 +87,16 @@ def measure(scorer: Scorer, summaries: list[tuple[str, str]], seed: int = 0) -> 
         trace = scorer.trace(summary, summary)
         stats = per_set.setdefault(name, {"summaries": 0, "pairs": 0, "copied": 0, "asks": 0, "gives_answer": 0})
         stats["summaries"] += 1
-        for p in trace.selected:
-            stats["pairs"] += 1
-            stats["copied"] += is_copied(p.question, summary)
-            stats["asks"] += asks(p.question)
-            stats["gives_answer"] += gives_answer(p.question, p.answer)
+        reads = [{"copied": is_copied(p.question, summary), "asks": asks(p.question),
+                  "gives_answer": gives_answer(p.question, p.answer)} for p in trace.selected]
+        stats["pairs"] += len(reads)
+        for k in ("copied", "asks", "gives_answer"):
+            stats[k] += sum(r[k] for r in reads)
         if i in chosen:
             p = trace.selected[0] if trace.selected else None
             samples.append({"set": name, "summary": summary, "question": None} if p is None else
                            {"set": name, "summary": summary, "question": p.question, "answer": p.answer,
-                            "copied": is_copied(p.question, summary),
-                            "gives_answer": gives_answer(p.question, p.answer)})
+                            "copied": reads[0]["copied"], "gives_answer": reads[0]["gives_answer"]})
     n_pairs = sum(v["pairs"] for v in per_set.values())
     return {"summaries": len(summaries), "pairs": n_pairs,
             "copied_share": sum(v["copied"] for v in per_set.values()) / max(1, n_pairs),
