@@ -119,13 +119,16 @@ def _digest_in_a_process(code: str, args: list[str], seed: str) -> str:
     return load_bundle(args[-1]).digest
 
 
-@pytest.mark.parametrize("step", ["quantize", "export"])
+@pytest.mark.parametrize("step", ["quantize", "quantize fp16-decoder-int8", "export"])
 def test_a_merged_decoder_is_the_same_bundle_whatever_the_hash_seed(bundle_for, checkpoint_for, tmp_path, step):
     """Optimum names the weights both decoders share after a set's iteration order: merged in the calling process,
     the same checkpoint gave another bundle id under another string-hash seed (a rerun of the default model's
-    recipe did). Done in two processes with different seeds, both steps give one id."""
-    if step == "quantize":
-        code = "import sys; from quals.export import quantize_bundle; quantize_bundle(sys.argv[1], sys.argv[2])"
+    recipe did). Done in two processes with different seeds, both steps give one id. make evaluate-quantization
+    resumes its scores on this: a re-exported checkpoint quantizes to the bundle id they were scored with."""
+    if step.startswith("quantize"):
+        method = step.partition(" ")[2] or "fp16-weights"
+        code = ("import sys; from quals.export import quantize_bundle; "
+                f"quantize_bundle(sys.argv[1], sys.argv[2], method={method!r})")
         src = bundle_for("bart-split")
     else:
         code = ("import sys; from quals.export import export_bundle; "
