@@ -197,6 +197,31 @@ def test_background_then_runs_only_after_a_run_that_finished(tmp_path):
     assert "no-such-option" in (tmp_path / "bad" / "run.log").read_text()
 
 
+def test_make_dry_runs_of_the_long_targets_run_nothing(tmp_path):
+    """`make -n` shows what training, measuring and shipping would run, and runs none of it: make executes a
+    recipe line that holds $(MAKE) even under -n, so such a line must hold nothing else (measure-int8's loop
+    once ran its quantization rule under -n). Every tool the recipes call is a stand-in that leaves a mark."""
+    import os
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    root = Path(__file__).resolve().parent.parent
+    fake = tmp_path / "venv"
+    (fake / "bin").mkdir(parents=True)
+    for tool in ("python", "quals", "pip", "ruff", "pytest"):
+        (fake / "bin" / tool).write_text(f"#!/bin/sh\ntouch {tmp_path / 'ran'}\n")
+        (fake / "bin" / tool).chmod(0o755)
+    run = subprocess.run(["make", "-n", f"VENV={fake}", "THEN=measure-default measure-int8", "train-start",
+                          "measure-default", "measure-int8", "ship-default", "evaluate-quantization"],
+                         cwd=root, capture_output=True, text=True, env={**os.environ, "MAKEFLAGS": ""})
+    assert run.returncode == 0, run.stderr
+    assert "evaluate-quantization" in run.stdout and "quals.train.compare" in run.stdout
+    assert not (tmp_path / "ran").exists(), run.stdout
+
+
 # -- the compact bundle (quals.train.release) ------------------------------------------------------------------
 
 @pytest.mark.torch  # quantize_bundle needs onnx (the export extra)
