@@ -238,13 +238,14 @@ evaluate-quantization: venv
 INT8_KINDS := decoder-int8:fp16-decoder-int8 head-int8:fp16-head-int8
 measure-int8: venv
 	for k in $(INT8_KINDS); do \
-		make evaluate-quantization QUANT_NAME=$${k%%:*} QUANT_FLAGS="--method $${k#*:}" || exit 1; \
-		if $(VENV)/bin/python -m quals.train.compare build/eval/dev-$${k%%:*}-full.scores.jsonl \
-			build/eval/dev-fp32-full.scores.jsonl --rule quantize --json build/eval/compare-$${k%%:*}.json; then \
-			echo "measure-int8: $${k%%:*} holds the quantization rule (make train-default COMPACT_METHOD=$${k#*:})"; \
+		name=$${k%%:*}; method=$${k#*:}; \
+		make evaluate-quantization QUANT_NAME=$$name QUANT_FLAGS="--method $$method" || exit 1; \
+		if $(VENV)/bin/python -m quals.train.compare build/eval/dev-$$name-full.scores.jsonl \
+			build/eval/dev-fp32-full.scores.jsonl --rule quantize --json build/eval/compare-$$name.json; then \
+			echo "measure-int8: $$name holds the quantization rule (make train-default COMPACT_METHOD=$$method)"; \
 			exit 0; \
 		fi; \
-		echo "measure-int8: $${k%%:*} fails the quantization rule"; \
+		echo "measure-int8: $$name fails the quantization rule"; \
 	done
 
 # For scale, the metric's own numerical noise: the fp32 bundle computed with ONNX Runtime's basic graph

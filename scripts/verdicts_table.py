@@ -63,11 +63,13 @@ def table(report: dict, previous: dict | None = None, pooled_only: tuple[str, ..
     """The markdown lines of the table (see the module docstring)."""
     new = rows_by_key(report)
     old = rows_by_key(previous) if previous else None
+    by_origin = {bench for bench, origin in new if origin != "all"}  # the benchmarks with several origins
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     for key, rows in new.items():
-        if "p_consistent" not in rows or (key[1] != "all" and key[0] in pooled_only):
+        bench, origin = key
+        if "p_consistent" not in rows or (origin != "all" and bench in pooled_only):
             continue
-        if key[1] == "all" and key[0] in origins_only and any(k[0] == key[0] and k[1] != "all" for k in new):
+        if origin == "all" and bench in origins_only and bench in by_origin:
             continue
         before = None if old is None else old.get(key, {})
         n = rows["p_consistent"]["n"]
