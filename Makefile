@@ -17,7 +17,8 @@ MIXTURE ?= v4
 # kind; 3.3-4.6 s, median about 4.1, on the machine of 2026-12-02) = 1.6-3.2 h of training.
 # v3: 1,500 steps (0.6 epochs of its 47,149 examples) x 1.4-4.4 s = 0.6-1.8 h, after v1's 2,000 steps (93 min).
 # v4: 17,400 steps = 2 epochs of its 255,806 examples (8,705 batches of <= 3,072 tokens per epoch with the
-# trimmed vocabulary) x about 1.7-2.8 s on 2 CPU cores = 8-14 h of training, across sessions (make train-start).
+# trimmed vocabulary) x about 1.7-2.8 s on 2 CPU cores = 8-14 h of training, across sessions (make train-start); the run of
+# 2026-12-05/06 took 14.5 h over 7 sessions and was not shipped (docs/eval/v4/README.md, "The outcome").
 TRAIN_STEPS ?= $(if $(filter v2,$(MIXTURE)),2600,$(if $(filter v3,$(MIXTURE)),1500,$(if $(filter v4,$(MIXTURE)),17400,2000)))
 V4_FLAGS = --init build/v3-default --lr 1e-4 --warmup 300 --vocab-min-count 100 --label-smoothing $(LABEL_SMOOTHING) \
 	--max-source-tokens 510 --val-every 500 --probe-every 1000
@@ -43,7 +44,7 @@ help:
 	@echo "make test   - install both environments, run ruff and the whole test suite"
 	@echo "make bench  - time quals against PyTorch, Optimum and CTranslate2 on the same work (about 20 min)"
 	@echo "make evaluate - agreement of the default model with human labels on the development sets (sampled)"
-	@echo "make train-start / train-status - the default model's training run in the background (v4: 8-14 h, resumable)"
+	@echo "make train-start / train-status - the default model's training run in the background (v4: 14.5 h, resumable)"
 	@echo "make train-default evaluate-default ship-default - export, measure and ship the default model"
 	@echo "make calibrate - refit the default model's verdict calibration (models/default/calibration.json)"
 
@@ -123,7 +124,7 @@ train-status: venv
 train-stop: venv
 	$(VENV)/bin/python -m quals.train.background stop --work build/train-default
 
-# Finish the run, export it and measure it, each step starting the moment the one before ends (about 2.5 h on 2
+# Finish the run, export it and measure it, each step starting the moment the one before ends (35 minutes on 2
 # cores after the last step): make train-start THEN=measure-default runs it in the background after the run.
 # Rerun after an interruption: training and evaluate-default-full resume, the rest is quick to redo. It stops
 # before any decision that writes models/default (make ship-default).
