@@ -17,8 +17,8 @@ MIXTURE ?= v4
 # kind; 3.3-4.6 s, median about 4.1, on the machine of 2026-12-02) = 1.6-3.2 h of training.
 # v3: 1,500 steps (0.6 epochs of its 47,149 examples) x 1.4-4.4 s = 0.6-1.8 h, after v1's 2,000 steps (93 min).
 # v4: 17,400 steps = 2 epochs of its 255,768 examples (8,705 batches of <= 3,072 tokens per epoch with the
-# trimmed vocabulary) x about 1.7-2.8 s on 2 CPU cores = 8-14 h of training, across sessions (make train-start); the run of
-# 2026-12-05/06 took 14.5 h over 7 sessions and was not shipped (docs/eval/v4/README.md, "The outcome").
+# trimmed vocabulary) x about 1.7-2.8 s on 2 CPU cores = 8-14 h of training, across sessions (make train-start);
+# the run of 2026-12-05/06 took 14.5 h over 7 sessions and was not shipped (docs/eval/v4/README.md, "The outcome").
 TRAIN_STEPS ?= $(if $(filter v2,$(MIXTURE)),2600,$(if $(filter v3,$(MIXTURE)),1500,$(if $(filter v4,$(MIXTURE)),17400,2000)))
 V4_FLAGS = --init build/v3-default --lr 1e-4 --warmup 300 --vocab-min-count 100 --label-smoothing $(LABEL_SMOOTHING) \
 	--max-source-tokens 510 --val-every 500 --probe-every 1000
